@@ -1,0 +1,51 @@
+"""Escalation policies: ordered tiers (Level 1, 2, 3 …) of people and schedules to page."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from escalation.planner import PolicyShape
+from schedules.models import Schedule
+
+
+class EscalationPolicy(models.Model):
+    """Who to page, in which order, and how often to go round."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    repeat = models.PositiveSmallIntegerField(
+        default=0, help_text="How many more times to loop over all tiers after the last one."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def shape(self, tiers: list["Tier"]) -> PolicyShape:
+        """Return the policy as plain data for the pure planner."""
+        return PolicyShape(timeouts=tuple(t.ack_timeout for t in tiers), repeat=self.repeat)
+
+
+class Tier(models.Model):
+    """One level of a policy: its targets, and how long they have to acknowledge."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="tiers")
+    position = models.PositiveSmallIntegerField(default=0)
+    ack_timeout = models.DurationField(
+        default=dt.timedelta(minutes=5),
+        validators=[MinValueValidator(dt.timedelta(seconds=1))],
+        help_text="Time to acknowledge before the next level is paged (e.g. 00:05:00).",
+    )
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    schedules = models.ManyToManyField(Schedule, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: tier {self.position}"

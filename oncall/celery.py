@@ -1,0 +1,21 @@
+"""The Celery app shared by web (to enqueue), workers and beat."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
+
+app = Celery("oncall")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule_sweeper(sender: Celery, **kwargs) -> None:
+    """Run the sweeper that re-finds due escalations and notifications whose task was lost."""
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        float(settings.SWEEP_INTERVAL_SECONDS), sender.signature("paging.sweep"), name="sweep"
+    )

@@ -1,0 +1,83 @@
+"""Strict readers for settings that come from environment variables.
+
+A value that is set but malformed is an error naming the variable, never a silent default:
+`DEBUG=ture` must not quietly mean False. Every reader also accepts `<NAME>_FILE`, the path of a
+file holding the value (Docker and Kubernetes secrets).
+"""
+
+import os
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    """Return the variable's value, read from `<name>_FILE` when that is set."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {path!r}: {exc.strerror}"
+            ) from exc
+    value = os.environ.get(name)
+    return None if value is None or value.strip() == "" else value.strip()
+
+
+def env_str(name: str, default: str = "") -> str:
+    """Return a string variable, or the default when unset or empty."""
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return a boolean variable; anything but a known spelling is an error."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}: {value!r} is not a boolean (use true or false)")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """Return an integer variable of at least `minimum`."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: {value!r} is not a whole number") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}: {number} is below the minimum of {minimum}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated list variable."""
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
+    """Return a URL variable whose scheme is one of `schemes` and that names a host."""
+    value = _raw(name)
+    if value is None:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        allowed = ", ".join(schemes)
+        raise ImproperlyConfigured(f"{name}: {value!r} must start with one of: {allowed}")
+    if not parts.netloc and parts.scheme not in {"sqlite", "filesystem", "memory"}:
+        raise ImproperlyConfigured(f"{name}: {value!r} names no host")
+    return value

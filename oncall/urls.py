@@ -1,0 +1,12 @@
+"""Top-level URL routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "On-call administration"
+admin.site.site_title = "On-call"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("paging.urls")),
+]

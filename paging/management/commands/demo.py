@@ -1,0 +1,104 @@
+"""Load idempotent demo data and an admin user, and print where to look."""
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+from escalation.models import EscalationPolicy, Tier
+from paging.channels.twilio_client import twilio_configured
+from paging.models import ContactKind, ContactMethod, Integration, NotificationRule, Service
+from schedules.models import Layer, LayerMember, Schedule
+
+RESPONDERS = [
+    ("alice", "Alice", "Adams", "+15550100001"),
+    ("bob", "Bob", "Brown", "+15550100002"),
+    ("carol", "Carol", "Chen", "+15550100003"),
+]
+DEMO_ALERT = '{"summary": "Disk full on db1", "severity": "critical", "dedup_key": "db1-disk"}'
+
+
+def _responder(username: str, first: str, last: str, phone: str) -> User:
+    user, _ = User.objects.get_or_create(
+        username=username,
+        defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+    )
+    sms, _ = ContactMethod.objects.get_or_create(user=user, kind=ContactKind.SMS, address=phone)
+    NotificationRule.objects.get_or_create(user=user, contact_method=sms, delay=dt.timedelta(0))
+    return user
+
+
+def _schedule(people: list[User]) -> Schedule:
+    schedule, _ = Schedule.objects.get_or_create(
+        name="Primary on-call", defaults={"time_zone": "America/New_York"}
+    )
+    layer, created = Layer.objects.get_or_create(
+        schedule=schedule,
+        level=1,
+        defaults={"name": "Weekly", "shift_unit": "weeks", "handoff_date": dt.date(2026, 1, 5)},
+    )
+    if created:
+        for position, person in enumerate(people):
+            LayerMember.objects.create(layer=layer, user=person, position=position)
+    return schedule
+
+
+def _policy(schedule: Schedule, people: list[User]) -> EscalationPolicy:
+    policy, created = EscalationPolicy.objects.get_or_create(name="Default", defaults={"repeat": 1})
+    if created:
+        minutes = dt.timedelta(minutes=2)
+        Tier.objects.create(policy=policy, position=0, ack_timeout=minutes).schedules.add(schedule)
+        Tier.objects.create(policy=policy, position=1, ack_timeout=minutes).users.add(people[2])
+        Tier.objects.create(policy=policy, position=2, ack_timeout=minutes).users.add(*people)
+    return policy
+
+
+def _admin_password() -> str:
+    """Return the admin's password, creating the admin (or a lost password file) as needed."""
+    path = settings.VAR_DIR / "admin-password"
+    admin = User.objects.filter(username="admin").first()
+    if admin is not None and path.exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    if admin is None:
+        User.objects.create_superuser("admin", "admin@example.com", password)
+    else:
+        admin.set_password(password)
+        admin.save()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
+def _where_pages_go() -> str:
+    if twilio_configured():
+        return f"SMS pages go out through Twilio from {settings.TWILIO_FROM_NUMBER}"
+    return "No Twilio credentials: the SMS page is printed below by the worker"
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent), ensure an admin user, and print how to try it."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        people = [_responder(*r) for r in RESPONDERS]
+        policy = _policy(_schedule(people), people)
+        service, _ = Service.objects.get_or_create(
+            name="Payments API", defaults={"escalation_policy": policy}
+        )
+        integration, _ = Integration.objects.get_or_create(
+            service=service, name="Generic JSON", defaults={"kind": "generic"}
+        )
+        password = _admin_password()
+        base = settings.PUBLIC_URL
+        self.stdout.write(
+            f"\nAdmin:    {base}/admin/  (user admin, password {password})\n"
+            f"Trigger a demo alert:\n"
+            f"  curl -X POST {integration.url} \\\n"
+            f"    -H 'Content-Type: application/json' -d '{DEMO_ALERT}'\n"
+            f"{_where_pages_go()}; acknowledge it in admin (Incidents, action Acknowledge).\n"
+        )

@@ -1,0 +1,273 @@
+"""Services, integrations, incidents and their timeline, contact methods and notifications."""
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from escalation.models import EscalationPolicy
+
+
+def new_integration_key() -> str:
+    """Return a fresh unguessable integration key."""
+    return secrets.token_urlsafe(24)
+
+
+class Service(models.Model):
+    """Something that can break: alerts arrive on it, its policy says who to page."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    escalation_policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="services"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IntegrationKind(models.TextChoices):
+    GENERIC = "generic", "Generic JSON"
+
+
+class Integration(models.Model):
+    """A webhook URL, unique and secret, through which one monitoring tool posts alerts."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=IntegrationKind.choices)
+    key = models.CharField(max_length=64, unique=True, default=new_integration_key, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.name}"
+
+    @property
+    def url(self) -> str:
+        """Return the full webhook URL to paste into the monitoring tool."""
+        return settings.PUBLIC_URL + reverse("integration-webhook", args=[self.key])
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class IncidentStatus(models.TextChoices):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+OPEN_STATUSES = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
+
+
+class Incident(models.Model):
+    """A problem on a service: alerts with one dedup key, and the escalation they cause.
+
+    The escalation state lives here, in the database, so that a lost task or a restarted worker
+    loses nothing: `escalation_due_at` says when the next step is due, and the sweeper finds it.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents")
+    dedup_key = models.CharField(max_length=255)
+    summary = models.CharField(max_length=1024)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.CRITICAL)
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.TRIGGERED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_alert_at = models.DateTimeField(null=True, blank=True)
+    alert_count = models.PositiveIntegerField(default=0)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Escalation state: the tier last paged (None: not yet), its loop, and when the next is due.
+    escalation_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    escalation_loop = models.PositiveSmallIntegerField(default=0)
+    escalation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one open incident per dedup key on a service: the database, not a race
+            # between two web processes, decides which alert opened it.
+            models.UniqueConstraint(
+                fields=["service", "dedup_key"],
+                condition=Q(status__in=["triggered", "acknowledged"]),
+                name="incident_open_dedup_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Alert(models.Model):
+    """One event received from a monitoring tool, kept as it came."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.SET_NULL, null=True, related_name="alerts"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=16)
+    summary = models.CharField(max_length=1024)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.summary}"
+
+
+class TimelineEntry(models.Model):
+    """Something that happened to an incident, in the words a responder reads."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=32)
+    message = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ContactKind(models.TextChoices):
+    SMS = "sms", "SMS"
+    VOICE = "voice", "Voice call"
+    EMAIL = "email", "E-mail"
+
+
+class ContactMethod(models.Model):
+    """A way to reach a person: a phone number for SMS or calls, or an e-mail address."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
+    )
+    name = models.CharField(max_length=100, default="mobile")
+    kind = models.CharField(max_length=8, choices=ContactKind.choices)
+    address = models.CharField(max_length=254, help_text="E.164 phone number or e-mail address.")
+
+    class Meta:
+        ordering = ["user", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "address"], name="contact_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_kind_display()} {self.address}"
+
+
+class NotificationRule(models.Model):
+    """Use a contact method this long after the person is paged (e.g. SMS now, call at 2 min)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_rules"
+    )
+    contact_method = models.ForeignKey(ContactMethod, on_delete=models.CASCADE, related_name="+")
+    delay = models.DurationField(default=dt.timedelta(0))
+
+    class Meta:
+        ordering = ["user", "delay", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_method} after {self.delay}"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Notification(models.Model):
+    """One message to one person for one incident, written before the provider is called.
+
+    The unique key (incident, tier, loop, person, rule) means a retried or duplicated task can
+    never create a second row, and so never send twice.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField()
+    loop = models.PositiveSmallIntegerField(default=0)
+    rule_key = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=ContactKind.choices)
+    address = models.CharField(max_length=254)
+    due_at = models.DateTimeField(db_index=True)
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    body = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "tier", "loop", "user", "rule_key"], name="notification_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.user} for #{self.incident_id}"
+
+
+class ReplyCode(models.Model):
+    """The number a person replies with by SMS (`4A`) to act on one incident.
+
+    Per phone number, the smallest code not held by another open incident; released when the
+    incident resolves, so codes stay short.
+    """
+
+    phone = models.CharField(max_length=32)
+    code = models.PositiveIntegerField()
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reply_codes")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone", "code"], name="reply_code_unique"),
+            models.UniqueConstraint(fields=["phone", "incident"], name="reply_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} for #{self.incident_id}"

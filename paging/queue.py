@@ -1,0 +1,26 @@
+"""Enqueueing Celery work after commit, without ever failing the request that caused it.
+
+The database holds every piece of due work (an incident's `escalation_due_at`, a notification's
+`due_at`), so a message the broker never got is only late, not lost: the sweeper finds it.
+"""
+
+import datetime as dt
+import logging
+
+from celery import current_app
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(task: str, *args: object, eta: dt.datetime | None = None) -> None:
+    """Send task `task` now (or at `eta`); on a broker failure log and leave it to the sweeper."""
+    try:
+        current_app.send_task(task, args=args, eta=eta)
+    except Exception as exc:  # the broker can fail in many ways; the sweeper covers them all
+        log.warning("broker unavailable, %s%r left to the sweeper: %s", task, args, exc)
+
+
+def enqueue_on_commit(task: str, *args: object, eta: dt.datetime | None = None) -> None:
+    """Send the task once the current transaction commits."""
+    transaction.on_commit(lambda: enqueue(task, *args, eta=eta))

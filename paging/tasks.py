@@ -1,0 +1,23 @@
+"""Celery tasks: thin wrappers that take ids and call the engine."""
+
+from celery import shared_task
+
+from paging import engine
+
+
+@shared_task(name="paging.escalate")
+def escalate(incident_id: int) -> None:
+    """Run the incident's due escalation step."""
+    engine.incident_escalate(incident_id)
+
+
+@shared_task(name="paging.deliver")
+def deliver(notification_id: int) -> str:
+    """Send one due notification."""
+    return engine.notification_deliver(notification_id)
+
+
+@shared_task(name="paging.sweep")
+def sweep() -> dict[str, int]:
+    """Pick up due work that a lost task missed."""
+    return engine.sweep()

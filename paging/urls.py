@@ -1,0 +1,13 @@
+from django.urls import path
+
+from paging import twilio_webhooks, views
+
+urlpatterns = [
+    path("integrations/<str:key>/", views.integration_webhook, name="integration-webhook"),
+    path("twilio/sms/", twilio_webhooks.sms_inbound, name="twilio-sms"),
+    path(
+        "twilio/status/<int:notification_id>/",
+        twilio_webhooks.message_status,
+        name="twilio-status",
+    ),
+]

@@ -1,0 +1,76 @@
+"""Shared fixtures: personas, a fake Twilio wired into settings, and real-service checks."""
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from tests.fakes.twilio import FakeTwilio
+
+from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
+
+TWILIO_FROM = "+15559990000"
+
+
+def _redis_reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2):
+            return True
+    except OSError:
+        return False
+
+
+def require_services() -> None:
+    """Fail under CI=true, skip elsewhere, when PostgreSQL or Redis is not what the test uses."""
+    missing = []
+    if connection.vendor != "postgresql":
+        missing.append("PostgreSQL (set DATABASE_URL=postgres://...)")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url or not _redis_reachable(redis_url):
+        missing.append("Redis (set REDIS_URL=redis://...)")
+    if not missing:
+        return
+    message = "needs " + " and ".join(missing)
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def fake_twilio():
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(fake_twilio, settings):
+    """Send SMS through the real Twilio client to the fake, and accept its signatures."""
+    fake_twilio.reset()
+    settings.TWILIO_ACCOUNT_SID = fake_twilio.account_sid
+    settings.TWILIO_AUTH_TOKEN = fake_twilio.auth_token
+    settings.TWILIO_FROM_NUMBER = TWILIO_FROM
+    settings.TWILIO_API_BASE_URL = fake_twilio.url
+    return fake_twilio
+
+
+@pytest.fixture
+def alice(db):
+    user = UserFactory(username="alice", first_name="Alice", last_name="Adams")
+    ContactMethodFactory(user=user, address="+15550100001")
+    return user
+
+
+@pytest.fixture
+def bob(db):
+    user = UserFactory(username="bob", first_name="Bob", last_name="Brown")
+    ContactMethodFactory(user=user, address="+15550100002")
+    return user
+
+
+@pytest.fixture
+def payments(alice, bob):
+    """A service whose policy pages Alice at Level 1 and Bob at Level 2, a minute each."""
+    policy = PolicyFactory(levels=[[alice], [bob]])
+    return ServiceFactory(name="payments", escalation_policy=policy)

@@ -1,0 +1,484 @@
+"""A fake Twilio REST API over real HTTP, for tests that drive the real `twilio` client.
+
+The fake listens on 127.0.0.1 on an ephemeral port. It accepts `Messages.json` and `Calls.json`
+create requests (checking HTTP Basic auth as Twilio does), records what it received, and answers
+with Twilio-shaped JSON. It can also play Twilio's part towards our webhooks: inbound SMS and
+delivery status callbacks, signed with the account's auth token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import sys
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from twilio.request_validator import RequestValidator
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN = "fake-auth-token"
+ERRORS_URL = "https://www.twilio.com/docs/errors"
+CREATE_PATH = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)\.json$"
+)
+HTTP_TIMEOUT = 15.0
+
+
+@dataclass
+class FakeMessage:
+    """An outbound SMS the fake received."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+    account_sid: str
+
+
+@dataclass
+class FakeCall:
+    """An outbound call the fake received."""
+
+    sid: str
+    to: str
+    from_: str
+    url: str | None
+    twiml: str | None
+    status_callback: str | None
+    account_sid: str
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An error answer queued by `FakeTwilio.fail_next`."""
+
+    status: int
+    code: int | None
+    message: str
+
+
+class _ApiError(Exception):
+    """An error answer, raised while handling a request."""
+
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _new_sid(prefix: str) -> str:
+    """Return a Twilio-style SID: a two-letter prefix and 32 hex digits."""
+    return prefix + uuid.uuid4().hex
+
+
+def _rfc2822_now() -> str:
+    """Return the current time as Twilio formats dates, e.g. 'Mon, 16 Aug 2010 03:45:01 +0000'."""
+    return format_datetime(datetime.now(UTC))
+
+
+def _error_body(status: int, code: int | None, message: str) -> dict[str, Any]:
+    """Return a Twilio-shaped error body."""
+    more_info = f"{ERRORS_URL}/{code}" if code is not None else ERRORS_URL
+    return {"code": code, "message": message, "more_info": more_info, "status": status}
+
+
+def _form(raw: bytes) -> dict[str, str]:
+    """Parse a form-encoded body, keeping the first value of each name."""
+    parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    """Return (username, password) from a Basic Authorization header, or None."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+def _message_resource(message: FakeMessage) -> dict[str, Any]:
+    """Return a JSON body shaped like Twilio's Message resource."""
+    now = _rfc2822_now()
+    return {
+        "sid": message.sid,
+        "account_sid": message.account_sid,
+        "api_version": API_VERSION,
+        "body": message.body,
+        "date_created": now,
+        "date_updated": now,
+        "date_sent": None,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": message.from_,
+        "to": message.to,
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "status": "queued",
+        "subresource_uris": {},
+        "uri": f"/{API_VERSION}/Accounts/{message.account_sid}/Messages/{message.sid}.json",
+    }
+
+
+def _call_resource(call: FakeCall) -> dict[str, Any]:
+    """Return a JSON body shaped like Twilio's Call resource."""
+    now = _rfc2822_now()
+    return {
+        "sid": call.sid,
+        "account_sid": call.account_sid,
+        "api_version": API_VERSION,
+        "answered_by": None,
+        "caller_name": None,
+        "date_created": now,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "duration": None,
+        "end_time": None,
+        "forwarded_from": None,
+        "from": call.from_,
+        "from_formatted": call.from_,
+        "group_sid": None,
+        "parent_call_sid": None,
+        "phone_number_sid": None,
+        "price": None,
+        "price_unit": "USD",
+        "queue_time": "0",
+        "start_time": None,
+        "status": "queued",
+        "subresource_uris": {},
+        "to": call.to,
+        "to_formatted": call.to,
+        "trunk_sid": None,
+        "uri": f"/{API_VERSION}/Accounts/{call.account_sid}/Calls/{call.sid}.json",
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, carrying the fake its handlers report to."""
+
+    daemon_threads = True
+
+    def __init__(self, fake: FakeTwilio) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about clients that hang up; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers Twilio REST requests on behalf of a `FakeTwilio`."""
+
+    server: _Server
+
+    def do_POST(self) -> None:
+        """Handle a create request."""
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        """Answer 404: the fake only creates."""
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        """Answer 404: the fake only creates."""
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        """Answer 404: the fake only creates."""
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Print nothing."""
+
+    def _dispatch(self) -> None:
+        """Route the request and write a JSON answer."""
+        raw = self._read_body()
+        match = CREATE_PATH.match(urlsplit(self.path).path)
+        try:
+            if self.command != "POST" or match is None:
+                raise _ApiError(404, 20404, f"The requested resource {self.path} was not found")
+            status, body = self.server.fake._handle_create(
+                match["account"], match["kind"], self.headers.get("Authorization"), _form(raw)
+            )
+        except _ApiError as error:
+            status, body = error.status, _error_body(error.status, error.code, error.message)
+        self._send_json(status, body)
+
+    def _read_body(self) -> bytes:
+        """Read the whole request body."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        """Write `body` as a JSON response."""
+        payload = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class FakeTwilio:
+    """A fake Twilio REST API on 127.0.0.1, recording the messages and calls it is asked for."""
+
+    def __init__(
+        self, account_sid: str = DEFAULT_ACCOUNT_SID, auth_token: str = DEFAULT_AUTH_TOKEN
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._changed = threading.Condition()
+        self._messages: list[FakeMessage] = []
+        self._calls: list[FakeCall] = []
+        self._failures: deque[_Failure] = deque()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle
+
+    def start(self) -> FakeTwilio:
+        """Start serving on an ephemeral port; return self."""
+        if self._server is not None:
+            raise RuntimeError("FakeTwilio is already running")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-twilio",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=HTTP_TIMEOUT)
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL to point the Twilio client at, e.g. 'http://127.0.0.1:54321'."""
+        if self._server is None:
+            raise RuntimeError("FakeTwilio is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # What arrived
+
+    @property
+    def messages(self) -> list[FakeMessage]:
+        """The messages received so far, in arrival order (a copy)."""
+        with self._changed:
+            return list(self._messages)
+
+    @property
+    def calls(self) -> list[FakeCall]:
+        """The calls received so far, in arrival order (a copy)."""
+        with self._changed:
+            return list(self._calls)
+
+    def wait_for_messages(
+        self, count: int, *, to: str | None = None, timeout: float = 15.0
+    ) -> list[FakeMessage]:
+        """Block until at least `count` messages (to `to`, if given) arrived; return them."""
+
+        def matching() -> list[FakeMessage]:
+            return [m for m in self._messages if to is None or m.to == to]
+
+        with self._changed:
+            if self._changed.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+                return matching()
+            arrived = [(m.to, m.body) for m in self._messages]
+        wanted = f"{count} message(s)" + (f" to {to}" if to else "")
+        raise AssertionError(f"timed out after {timeout}s waiting for {wanted}; got {arrived}")
+
+    # Steering
+
+    def fail_next(
+        self,
+        *,
+        status: int = 500,
+        code: int | None = None,
+        message: str = "Service unavailable",
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` create requests with this error, recording nothing."""
+        with self._changed:
+            self._failures.extend([_Failure(status, code, message)] * times)
+
+    def reset(self) -> None:
+        """Forget messages, calls and queued failures."""
+        with self._changed:
+            self._messages.clear()
+            self._calls.clear()
+            self._failures.clear()
+            self._changed.notify_all()
+
+    # Playing Twilio towards our webhooks
+
+    def signed_post(
+        self, url: str, params: dict[str, str], *, valid_signature: bool = True
+    ) -> tuple[int, str]:
+        """POST `params` to `url` signed as Twilio does; return (status, body text)."""
+        token = self.auth_token if valid_signature else "not-" + self.auth_token
+        signature = RequestValidator(token).compute_signature(url, params)
+        request = urllib.request.Request(
+            url,
+            data=urlencode(params).encode("utf-8"),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+            method="POST",
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=HTTP_TIMEOUT) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read().decode("utf-8", "replace")
+
+    def send_inbound_sms(
+        self, webhook_url: str, *, from_: str, to: str, body: str, valid_signature: bool = True
+    ) -> tuple[int, str]:
+        """POST an inbound SMS to `webhook_url` as Twilio's messaging webhook does."""
+        params = {
+            "MessageSid": _new_sid("SM"),
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        return self.signed_post(webhook_url, params, valid_signature=valid_signature)
+
+    def send_status_callback(
+        self, message: FakeMessage, status: str, *, error_code: str | None = None
+    ) -> tuple[int, str]:
+        """POST a delivery status callback for `message` to its StatusCallback URL."""
+        if not message.status_callback:
+            raise AssertionError(f"message {message.sid} was sent without a StatusCallback")
+        params = {
+            "MessageSid": message.sid,
+            "MessageStatus": status,
+            "AccountSid": message.account_sid,
+            "From": message.from_,
+            "To": message.to,
+        }
+        if error_code is not None:
+            params["ErrorCode"] = error_code
+        return self.signed_post(message.status_callback, params)
+
+    # Serving (called from the server's threads)
+
+    def _handle_create(
+        self, account: str, kind: str, authorization: str | None, params: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """Check, record and describe one create request; raise _ApiError to refuse it."""
+        self._authenticate(account, authorization)
+        with self._changed:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            raise _ApiError(failure.status, failure.code, failure.message)
+        if kind == "Messages":
+            return 201, _message_resource(self._record_message(params))
+        return 201, _call_resource(self._record_call(params))
+
+    def _authenticate(self, account: str, authorization: str | None) -> None:
+        """Refuse with 401 unless Basic auth is this account's SID and token, for its own path."""
+        credentials = _basic_auth(authorization)
+        expected = (self.account_sid, self.auth_token)
+        if (
+            credentials is None
+            or account != self.account_sid
+            or not hmac.compare_digest(credentials[0], expected[0])
+            or not hmac.compare_digest(credentials[1], expected[1])
+        ):
+            raise _ApiError(401, 20003, "Authenticate")
+
+    def _record_message(self, params: dict[str, str]) -> FakeMessage:
+        """Validate and record a message create request."""
+        if not params.get("To"):
+            raise _ApiError(400, 21604, "A 'To' phone number is required.")
+        if not params.get("From") and not params.get("MessagingServiceSid"):
+            raise _ApiError(400, 21603, "A 'From' phone number is required.")
+        if not params.get("Body"):
+            raise _ApiError(400, 21602, "Message body is required.")
+        message = FakeMessage(
+            sid=_new_sid("SM"),
+            to=params["To"],
+            from_=params.get("From", ""),
+            body=params["Body"],
+            status_callback=params.get("StatusCallback") or None,
+            account_sid=self.account_sid,
+        )
+        with self._changed:
+            self._messages.append(message)
+            self._changed.notify_all()
+        return message
+
+    def _record_call(self, params: dict[str, str]) -> FakeCall:
+        """Validate and record a call create request."""
+        if not params.get("To"):
+            raise _ApiError(400, 21201, "No 'To' number is specified")
+        if not params.get("From"):
+            raise _ApiError(400, 21213, "No 'From' number is specified")
+        if not params.get("Url") and not params.get("Twiml"):
+            raise _ApiError(400, 21205, "Url parameter is required.")
+        call = FakeCall(
+            sid=_new_sid("CA"),
+            to=params["To"],
+            from_=params["From"],
+            url=params.get("Url") or None,
+            twiml=params.get("Twiml") or None,
+            status_callback=params.get("StatusCallback") or None,
+            account_sid=self.account_sid,
+        )
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+        return call
