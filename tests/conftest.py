@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
-from tests.fakes.twilio import FakeTwilio
 
 from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
+from tests.fakes.twilio import FakeTwilio
 
 TWILIO_FROM = "+15559990000"
 
