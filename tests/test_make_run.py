@@ -1,0 +1,106 @@
+"""`make run`: the embedded default (SQLite, file-system broker, console SMS) end to end."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def embedded_env(tmp_path) -> dict[str, str]:
+    """A machine with only Python: no DATABASE_URL, no broker, no Twilio."""
+    port = _free_port()
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "DEBUG": "true",
+        "VAR_DIR": str(tmp_path / "var"),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PORT_FOR_TEST": str(port),
+    }
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+def _collect(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+
+
+def _post(url: str) -> int:
+    body = b'{"summary": "Disk full on db1", "severity": "critical", "dedup_key": "db1-disk"}'
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
+    _manage(embedded_env, "migrate", "--noinput")
+    demo = _manage(embedded_env, "demo")
+    url = re.search(r"curl -X POST (\S+)", demo)[1]
+    port = embedded_env["PORT_FOR_TEST"]
+    runall = subprocess.Popen(
+        [sys.executable, "manage.py", "runall", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=embedded_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    output: list[str] = []
+    threading.Thread(target=_collect, args=(runall.stdout, output), daemon=True).start()
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/admin/login/"), timeout=60)
+        wait_until(
+            lambda: any("celery@" in line and "ready" in line for line in output), timeout=60
+        )
+
+        assert _post(url) == 202
+
+        page = "[SMS to +15***01] #1 CRIT Payments API: Disk full on db1 - reply 1A ack, 1R resolve"
+        wait_until(lambda: any(page in line for line in output), timeout=30, what="console SMS")
+    finally:
+        os.killpg(runall.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        runall.wait(timeout=60)
+    assert runall.returncode == 0, "".join(output[-40:])
+    with pytest.raises(ProcessLookupError):
+        os.killpg(runall.pid, 0)  # nothing of web, worker or beat is left running
