@@ -1,6 +1,7 @@
 """Settings for every mode, read from environment variables (see `.env.example`)."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -18,7 +19,7 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-local-development-key"
 
 PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [urlsplit(PUBLIC_URL).hostname, "127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [

@@ -69,5 +69,5 @@ def test_no_reply_pages_level_2_after_the_timeout(e2e, twilio, alice, bob):
     assert "Level 1 paged: Alice Adams" in timeline
     assert "Level 2 paged: Bob Brown" in timeline
     paged = Notification.objects.filter(incident_id=incident_id).order_by("tier")
-    level_1_at, level_2_at = (n.sent_at for n in paged)
-    assert level_2_at - level_1_at >= dt.timedelta(seconds=2)
+    level_1_due, level_2_due = (n.due_at for n in paged)
+    assert level_2_due - level_1_due >= dt.timedelta(seconds=2)
