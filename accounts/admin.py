@@ -1,10 +1,44 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("On call", {"fields": ("time_zone",)}))
     list_display = ("username", "first_name", "last_name", "email", "time_zone", "is_staff")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created here and shown once; afterwards only their first characters are."""
+
+    list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("user",)
+    search_fields = ("name", "user__username")
+    fields = ("user", "name", "hint", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("hint", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "user") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = ApiToken.issue(user=obj.user, name=obj.name)
+        obj.pk, obj.digest, obj.hint = token.pk, token.digest, token.hint
+        self.message_user(
+            request,
+            f"Token for {token.user}: {raw} — copy it now, it will not be shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset) -> None:
+        done = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{done} token(s) revoked.", messages.SUCCESS)

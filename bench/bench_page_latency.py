@@ -24,7 +24,8 @@ def _seed(public_url: str) -> str:
     policy = EscalationPolicy.objects.create(name="bench")
     tier = Tier.objects.create(policy=policy, position=0, ack_timeout=dt.timedelta(hours=1))
     tier.users.add(user)
-    service = Service.objects.create(name="bench", escalation_policy=policy)
+    # A burst of distinct alerts is the point here, so storm folding is off.
+    service = Service.objects.create(name="bench", escalation_policy=policy, storm_cap=0)
     return Integration.objects.create(service=service, name="bench", kind="generic").key
 
 

@@ -83,15 +83,23 @@ def _wait_worker_ready(log: Path, timeout: float = 60) -> None:
 
 
 @contextmanager
-def running(env: dict[str, str], *, web_workers: int = 2, worker_concurrency: int = 4):
-    """Start gunicorn and a Celery worker with `env`; yield the web base URL."""
+def running(
+    env: dict[str, str],
+    *,
+    web_workers: int = 2,
+    worker_concurrency: int = 4,
+    worker: bool = True,
+    app: str = "oncall.wsgi",
+    ready_path: str = "/admin/login/",
+):
+    """Start gunicorn (serving `app`) and, unless told not to, a Celery worker; yield the URL."""
     port = free_port()
     logs = ROOT / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     worker_log = logs / "worker.log"
     python = sys.executable
-    web_cmd = [python, "-m", "gunicorn", "oncall.wsgi", "-b", f"127.0.0.1:{port}"]
-    web_cmd += ["-w", str(web_workers)]
+    web_cmd = [python, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}", "-w", str(web_workers)]
+    web_cmd += ["--backlog", "2048"]
     worker_cmd = [python, "-m", "celery", "-A", "oncall", "worker", "-P", "threads"]
     worker_cmd += ["-c", str(worker_concurrency), "-l", "INFO", "--without-gossip"]
     worker_cmd += ["--without-mingle"]
@@ -102,17 +110,25 @@ def running(env: dict[str, str], *, web_workers: int = 2, worker_concurrency: in
         check=True,
         capture_output=True,
     )
-    with open(logs / "web.log", "w") as web_out, open(worker_log, "w") as worker_out:
-        web = subprocess.Popen(web_cmd, cwd=ROOT, env=env, stdout=web_out, stderr=web_out)
-        worker = subprocess.Popen(
-            worker_cmd, cwd=ROOT, env=env, stdout=worker_out, stderr=worker_out
+    processes = []
+    with open(logs / "web.log", "w") as web_out:
+        processes.append(
+            subprocess.Popen(web_cmd, cwd=ROOT, env=env, stdout=web_out, stderr=web_out)
         )
+    if worker:
+        with open(worker_log, "w") as worker_out:
+            processes.append(
+                subprocess.Popen(
+                    worker_cmd, cwd=ROOT, env=env, stdout=worker_out, stderr=worker_out
+                )
+            )
     try:
-        _wait_http(f"http://127.0.0.1:{port}/admin/login/")
-        _wait_worker_ready(worker_log)
+        _wait_http(f"http://127.0.0.1:{port}{ready_path}")
+        if worker:
+            _wait_worker_ready(worker_log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        for process in (web, worker):
+        for process in processes:
             process.terminate()
-        for process in (web, worker):
+        for process in processes:
             process.wait(timeout=30)

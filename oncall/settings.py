@@ -211,8 +211,17 @@ LOGGING = {
 # --- Paging -----------------------------------------------------------------------------------
 # How many times a transient provider failure is retried before the notification fails.
 PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+# Webhook bodies over this size get a 413 (Alertmanager groups of thousands of alerts stay under).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bearer first, so an anonymous request gets 401 with `WWW-Authenticate: Bearer`.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "oncall.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "On-call paging API", "VERSION": "1"}

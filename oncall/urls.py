@@ -8,5 +8,6 @@ admin.site.site_title = "On-call"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("oncall.api")),
     path("", include("paging.urls")),
 ]

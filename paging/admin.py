@@ -15,8 +15,44 @@ from paging.models import (
 class IntegrationInline(admin.TabularInline):
     model = Integration
     extra = 0
-    fields = ("name", "kind", "url")
+    fields = ("name", "kind", "enabled", "url")
     readonly_fields = ("url",)
+    show_change_link = True
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ("name", "service", "kind", "enabled", "last_ping_at")
+    list_filter = ("kind", "enabled")
+    list_select_related = ("service",)
+    search_fields = ("name", "service__name")
+    readonly_fields = ("url", "routing_key", "last_ping_at", "created_at")
+    fieldsets = [
+        (None, {"fields": ["service", "name", "kind", "url", "routing_key"]}),
+        ("State", {"fields": ["enabled", "disabled_reason", "created_at"]}),
+        ("Alertmanager and Grafana", {"fields": ["grouping"]}),
+        ("Grafana signature (optional)", {"fields": ["signing_secret", "signing_header"]}),
+        ("Heartbeat", {"fields": ["heartbeat_interval", "heartbeat_grace", "last_ping_at"]}),
+    ]
+    actions = ["rotate_keys"]
+
+    @admin.display(description="Webhook URL")
+    def url(self, integration: Integration) -> str:
+        return integration.url if integration.pk else "(shown once saved)"
+
+    @admin.display(description="Routing key (PagerDuty Events v2)")
+    def routing_key(self, integration: Integration) -> str:
+        return integration.key if integration.kind == "pagerduty_v2" else "-"
+
+    @admin.action(description="Rotate keys of selected integrations (old URLs stop working)")
+    def rotate_keys(self, request, queryset) -> None:
+        for integration in queryset:
+            integration.rotate_key()
+        self.message_user(
+            request,
+            f"{len(queryset)} key(s) rotated; paste the new URLs into the monitoring tools.",
+            messages.WARNING,
+        )
 
 
 @admin.register(Service)

@@ -18,6 +18,7 @@ from escalation.models import Tier
 from escalation.planner import Position, plan
 from paging.actions import timeline_add
 from paging.channels import DeliveryError, channel_for
+from paging.heartbeats import heartbeats_check
 from paging.messages import sms_page
 from paging.models import (
     ContactMethod,
@@ -245,6 +246,10 @@ def sweep() -> dict[str, int]:
     ).values_list("pk", flat=True)[:500]
     for pk in late:
         enqueue("paging.deliver", pk)
-    if escalated or revived or late:
-        log.info("sweep: %d escalated, %d revived, %d late", escalated, revived, len(late))
-    return {"escalated": escalated, "revived": revived, "late": len(late)}
+    missed = heartbeats_check()
+    if escalated or revived or late or missed:
+        log.info(
+            "sweep: %d escalated, %d revived, %d late, %d heartbeats missed",
+            *(escalated, revived, len(late), missed),
+        )
+    return {"escalated": escalated, "revived": revived, "late": len(late), "missed": missed}

@@ -4,6 +4,7 @@ import datetime as dt
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -16,6 +17,11 @@ def new_integration_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+class Urgency(models.TextChoices):
+    HIGH = "high"
+    LOW = "low"
+
+
 class Service(models.Model):
     """Something that can break: alerts arrive on it, its policy says who to page."""
 
@@ -24,6 +30,18 @@ class Service(models.Model):
     escalation_policy = models.ForeignKey(
         EscalationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="services"
     )
+    urgency = models.CharField(
+        max_length=8,
+        choices=Urgency.choices,
+        blank=True,
+        help_text="Blank: high for critical and error alerts, low for warning and info.",
+    )
+    storm_cap = models.PositiveIntegerField(
+        default=20,
+        help_text="More new incidents than this within the storm window fold into one "
+        "alert-storm incident (0: never fold).",
+    )
+    storm_window = models.DurationField(default=dt.timedelta(minutes=5))
 
     class Meta:
         ordering = ["name"]
@@ -34,6 +52,15 @@ class Service(models.Model):
 
 class IntegrationKind(models.TextChoices):
     GENERIC = "generic", "Generic JSON"
+    ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+    GRAFANA = "grafana", "Grafana Alerting"
+    PAGERDUTY_V2 = "pagerduty_v2", "PagerDuty Events API v2"
+    HEARTBEAT = "heartbeat", "Heartbeat"
+
+
+class Grouping(models.TextChoices):
+    GROUP = "group", "One incident per alert group"
+    ALERT = "alert", "One incident per alert (fingerprint)"
 
 
 class Integration(models.Model):
@@ -44,9 +71,26 @@ class Integration(models.Model):
     kind = models.CharField(max_length=32, choices=IntegrationKind.choices)
     key = models.CharField(max_length=64, unique=True, default=new_integration_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    # Alertmanager and Grafana: one incident per group (groupKey) or per alert (fingerprint).
+    grouping = models.CharField(max_length=8, choices=Grouping.choices, default=Grouping.GROUP)
+    # Grafana: optional HMAC-SHA256 body signature.
+    signing_secret = models.CharField(max_length=200, blank=True)
+    signing_header = models.CharField(max_length=100, default="X-Grafana-Alerting-Signature")
+    # Heartbeat: a ping is expected every interval; after interval + grace an incident opens.
+    heartbeat_interval = models.DurationField(null=True, blank=True)
+    heartbeat_grace = models.DurationField(default=dt.timedelta(minutes=1))
+    last_ping_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["service", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="heartbeat") | Q(heartbeat_interval__isnull=False),
+                name="heartbeat_has_interval",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.service}: {self.name}"
@@ -54,7 +98,28 @@ class Integration(models.Model):
     @property
     def url(self) -> str:
         """Return the full webhook URL to paste into the monitoring tool."""
+        if self.kind == IntegrationKind.PAGERDUTY_V2:
+            return settings.PUBLIC_URL + reverse("pagerduty-enqueue")
         return settings.PUBLIC_URL + reverse("integration-webhook", args=[self.key])
+
+    @property
+    def parser_options(self) -> dict[str, str]:
+        """Return the per-format settings the parser takes."""
+        options = {"grouping": self.grouping}
+        if self.signing_secret:
+            options |= {"hmac_secret": self.signing_secret, "hmac_header": self.signing_header}
+        return options
+
+    def clean(self) -> None:
+        if self.kind == IntegrationKind.HEARTBEAT and self.heartbeat_interval is None:
+            raise ValidationError({"heartbeat_interval": "A heartbeat needs an interval."})
+        if self.heartbeat_interval is not None and self.heartbeat_interval.total_seconds() < 10:
+            raise ValidationError({"heartbeat_interval": "Use at least 10 seconds."})
+
+    def rotate_key(self) -> None:
+        """Replace the key: the old URL stops working at once."""
+        self.key = new_integration_key()
+        self.save(update_fields=["key"])
 
 
 class Severity(models.TextChoices):
@@ -84,7 +149,9 @@ class Incident(models.Model):
     dedup_key = models.CharField(max_length=255)
     summary = models.CharField(max_length=1024)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.CRITICAL)
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.HIGH)
     details = models.JSONField(default=dict, blank=True)
+    links = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.TRIGGERED
     )
@@ -95,10 +162,12 @@ class Incident(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    acknowledged_via = models.CharField(max_length=64, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    resolved_via = models.CharField(max_length=64, blank=True)
     # Escalation state: the tier last paged (None: not yet), its loop, and when the next is due.
     escalation_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     escalation_loop = models.PositiveSmallIntegerField(default=0)
@@ -125,20 +194,37 @@ class Incident(models.Model):
 
 
 class Alert(models.Model):
-    """One event received from a monitoring tool, kept as it came."""
+    """One alert received from a monitoring tool, with the raw payload that last carried it.
+
+    Alerts with a fingerprint (Alertmanager, Grafana) are updated in place when the tool sends
+    their current state again; others are one row per event.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
     integration = models.ForeignKey(
         Integration, on_delete=models.SET_NULL, null=True, related_name="alerts"
     )
     received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     action = models.CharField(max_length=16)
+    dedup_key = models.CharField(max_length=255, blank=True)
+    fingerprint = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, default="firing")
     summary = models.CharField(max_length=1024)
     severity = models.CharField(max_length=16, choices=Severity.choices)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "fingerprint"],
+                condition=~Q(fingerprint=""),
+                name="alert_fingerprint_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action}: {self.summary}"

@@ -6,18 +6,29 @@ The database holds every piece of due work (an incident's `escalation_due_at`, a
 
 import datetime as dt
 import logging
+import time
 
 from celery import current_app
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
+# After a failed publish, skip the broker this long: with it down, every webhook would otherwise
+# wait out connection retries before answering, and the sweeper sends the work anyway.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
 
 def enqueue(task: str, *args: object, eta: dt.datetime | None = None) -> None:
     """Send task `task` now (or at `eta`); on a broker failure log and leave it to the sweeper."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        log.debug("broker marked down, %s%r left to the sweeper", task, args)
+        return
     try:
         current_app.send_task(task, args=args, eta=eta)
     except Exception as exc:  # the broker can fail in many ways; the sweeper covers them all
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning("broker unavailable, %s%r left to the sweeper: %s", task, args, exc)
 
 

@@ -3,10 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from paging.actions import alert_ingest
+from accounts.models import ApiToken, token_digest
 from paging.engine import incident_escalate
+from paging.ingest import alert_ingest
 from paging.integrations import Event
-from paging.models import Incident
+from paging.models import Incident, Integration
 from schedules.models import Layer, Schedule
 from tests.factories import IntegrationFactory, UserFactory
 
@@ -85,3 +86,67 @@ def test_bad_time_zone_is_a_form_error(admin_client):
 def test_incidents_cannot_be_added_by_hand(admin_client, db):
     assert admin_client.get(reverse("admin:paging_incident_add")).status_code == 403
     assert not Incident.objects.exists()
+
+
+def test_integration_page_shows_the_url_and_rotating_retires_the_old_key(admin_client, incident):
+    integration = incident.service.integrations.get()
+    old_url = integration.url
+    page = admin_client.get(reverse("admin:paging_integration_change", args=[integration.pk]))
+    assert old_url in page.content.decode()
+
+    admin_client.post(
+        reverse("admin:paging_integration_changelist"),
+        {"action": "rotate_keys", "_selected_action": [integration.pk]},
+    )
+
+    integration.refresh_from_db()
+    assert integration.url != old_url
+    assert (
+        admin_client.post(old_url, {"summary": "x"}, content_type="application/json").status_code
+        == 404
+    )
+
+
+def test_heartbeat_without_interval_is_a_form_error(admin_client, incident):
+    response = admin_client.post(
+        reverse("admin:paging_integration_add"),
+        {
+            "service": incident.service.pk,
+            "name": "backup",
+            "kind": "heartbeat",
+            "grouping": "group",
+            "signing_header": "X-Grafana-Alerting-Signature",
+            "heartbeat_grace": "00:01:00",
+            "enabled": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A heartbeat needs an interval." in response.content.decode()
+    assert not Integration.objects.filter(name="backup").exists()
+
+
+def test_api_token_is_shown_once_and_stored_as_a_digest(admin_client, alice):
+    response = admin_client.post(
+        reverse("admin:accounts_apitoken_add"), {"user": alice.pk, "name": "ci"}, follow=True
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    (raw,) = [w for m in shown for w in m.split() if w.startswith("oc_")]
+    token = ApiToken.objects.get(name="ci")
+    assert token.digest == token_digest(raw)
+    listing = admin_client.get(reverse("admin:accounts_apitoken_changelist")).content.decode()
+    assert raw not in listing
+    assert token.hint in listing
+
+
+def test_revoke_action_revokes_tokens(admin_client, alice):
+    token, _ = ApiToken.issue(user=alice, name="old")
+
+    admin_client.post(
+        reverse("admin:accounts_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None

@@ -1,10 +1,13 @@
-"""Webhook formats: one module per format, each with a pure `parse(body, headers)`."""
+"""Webhook formats: one module per format, each with a pure `parse(body, headers, options)`."""
 
-from paging.integrations import generic
-from paging.integrations.base import Event, PayloadError
+from paging.integrations import alertmanager, generic, grafana, pagerduty_v2
+from paging.integrations.base import AlertRecord, Event, PayloadError, SignatureError
 
 PARSERS = {
     "generic": generic.parse,
+    "alertmanager": alertmanager.parse,
+    "grafana": grafana.parse,
+    "pagerduty_v2": pagerduty_v2.parse,
 }
 
-__all__ = ["PARSERS", "Event", "PayloadError"]
+__all__ = ["PARSERS", "AlertRecord", "Event", "PayloadError", "SignatureError", "pagerduty_v2"]

@@ -1,5 +1,11 @@
-"""The normalized event every webhook format parses into, and the error a bad payload raises."""
+"""The normalized events every webhook format parses into, and the errors a parser raises.
 
+A parser is a pure function `parse(body, headers, options) -> list[Event]`: no queries, no clock
+reads. `options` holds the integration's per-format settings (e.g. Alertmanager grouping, a
+Grafana signing secret).
+"""
+
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,17 +15,49 @@ SEVERITIES = ("critical", "error", "warning", "info")
 
 
 class PayloadError(ValueError):
-    """A payload we cannot accept; `field` names the part at fault (dotted path)."""
+    """A payload we cannot accept; `field` names the part at fault (a dotted path).
 
-    def __init__(self, field: str, message: str) -> None:
+    `errors` lists every problem found, for formats (PagerDuty) that report them all at once.
+    """
+
+    def __init__(self, field: str, message: str, errors: list[str] | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.errors = errors or [f"{field}: {message}"]
+
+
+class SignatureError(Exception):
+    """The body's signature is missing or does not match the integration's secret."""
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert inside an event, identified by `fingerprint` within its incident.
+
+    Formats that resend an alert's current state (Alertmanager, Grafana) give each alert a stable
+    fingerprint, so it is updated in place rather than stored twice.
+    """
+
+    fingerprint: str
+    status: str  # "firing" or "resolved"
+    summary: str
+    severity: str = "critical"
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None  # None while firing
+    links: tuple[dict[str, str], ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)  # the alert as the tool sent it
 
 
 @dataclass(frozen=True)
 class Event:
-    """One alert event, whatever format it came in."""
+    """One incident-level event: open or join (trigger), acknowledge, or resolve.
+
+    `alerts` lists the alerts the event carries (empty for formats that send one alert per
+    request: then the event itself is the alert).
+    """
 
     action: str
     summary: str
@@ -27,6 +65,7 @@ class Event:
     dedup_key: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     links: tuple[dict[str, str], ...] = ()
+    alerts: tuple[AlertRecord, ...] = ()
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def _links(data: dict[str, Any]) -> tuple[dict[str, str], ...]:
     return tuple({"href": x["href"], "text": str(x.get("text", x["href"]))} for x in links)
 
 
-def parse(body: bytes, headers: Mapping[str, str]) -> list[Event]:
+def parse(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> list[Event]:
     """Return the one event a generic JSON body describes."""
     data = load_json_object(body)
     action = _choice(data, "action", ACTIONS, "trigger")

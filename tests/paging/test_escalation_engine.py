@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from paging.actions import alert_ingest, incident_acknowledge
+from paging.actions import incident_acknowledge
 from paging.engine import incident_escalate, notification_deliver, sweep
+from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Incident, Notification, NotificationRule
 from schedules.models import Layer, LayerMember, Schedule
@@ -79,7 +80,7 @@ def test_acknowledge_stops_escalation_and_cancels_pending_pages(twilio, payments
 
     with time_machine.travel(timezone.now() + dt.timedelta(hours=1), tick=False):
         assert run_due(incident) == []
-        assert sweep() == {"escalated": 0, "revived": 0, "late": 0}
+        assert sweep() == {"escalated": 0, "revived": 0, "late": 0, "missed": 0}
     assert len(twilio.messages) == 1
     assert Notification.objects.get(kind="voice").status == "cancelled"
     assert "1 pending notification(s) cancelled" in timeline(incident)[-1]

@@ -1,0 +1,16 @@
+"""The REST API's routes under /api/v1/, its schema and its interactive docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from paging.api import IncidentViewSet
+
+router = DefaultRouter()
+router.register("incidents", IncidentViewSet, basename="incident")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

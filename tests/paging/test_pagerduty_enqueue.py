@@ -1,0 +1,140 @@
+"""`POST /v2/enqueue`: PagerDuty Events API v2 clients work by changing only the base URL."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paging.models import Incident
+from tests.factories import IntegrationFactory
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pagerduty_v2"
+
+
+@pytest.fixture
+def integration(payments):
+    return IntegrationFactory(service=payments, name="events", kind="pagerduty_v2")
+
+
+def enqueue(client, body, **extra):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post("/v2/enqueue", data, content_type="application/json", **extra)
+
+
+def event(integration, action="trigger", **fields):
+    body = {"routing_key": integration.key, "event_action": action, **fields}
+    if action == "trigger":
+        body.setdefault(
+            "payload", {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}
+        )
+    return body
+
+
+def test_trigger_answers_like_pagerduty_and_opens_an_incident(client, integration):
+    response = enqueue(client, event(integration, dedup_key="db1-disk"))
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "db1-disk",
+    }
+    incident = Incident.objects.get()
+    assert (incident.summary, incident.severity, incident.dedup_key) == (
+        "Disk full on db1",
+        "critical",
+        "db1-disk",
+    )
+
+
+def test_trigger_without_dedup_key_gets_one_that_resolves_it(client, integration):
+    key = enqueue(client, event(integration)).json()["dedup_key"]
+
+    assert key
+    enqueue(client, event(integration, "resolve", dedup_key=key))
+    assert Incident.objects.get().status == "resolved"
+
+
+def test_acknowledge_and_resolve_act_on_the_open_incident(client, integration):
+    enqueue(client, event(integration, dedup_key="k"))
+
+    assert enqueue(client, event(integration, "acknowledge", dedup_key="k")).status_code == 202
+    assert Incident.objects.get().status == "acknowledged"
+    assert enqueue(client, event(integration, "resolve", dedup_key="k")).status_code == 202
+    assert Incident.objects.get().status == "resolved"
+
+
+def test_resolve_for_an_unknown_key_is_accepted_and_does_nothing(client, integration):
+    response = enqueue(client, event(integration, "resolve", dedup_key="never-seen"))
+
+    assert response.status_code == 202
+    assert not Incident.objects.exists()
+
+
+def test_invalid_event_lists_every_problem_and_stores_nothing(client, integration):
+    body = event(integration, payload={"summary": "", "severity": "apocalyptic"})
+
+    response = enqueue(client, body)
+
+    assert response.status_code == 400
+    answer = response.json()
+    assert (answer["status"], answer["message"]) == ("invalid event", "Event object is invalid")
+    problems = " ".join(answer["errors"])
+    assert "summary" in problems and "severity" in problems and "source" in problems
+    assert not Incident.objects.exists()
+
+
+def test_invalid_json_is_400_in_pagerduty_shape(client, integration):
+    response = enqueue(client, "{not json")
+
+    assert response.status_code == 400
+    assert response.json()["status"] == "invalid event"
+
+
+def test_unknown_routing_key_is_404_and_other_kinds_keys_are_not_routing_keys(client, payments):
+    generic = IntegrationFactory(service=payments, kind="generic")
+    for key in ("x" * 32, generic.key):
+        body = {"routing_key": key, "event_action": "trigger"}
+        body["payload"] = {"summary": "s", "source": "s", "severity": "info"}
+        response = enqueue(client, body)
+        assert response.status_code == 404
+        assert response.json()["status"] == "invalid event"
+    assert not Incident.objects.exists()
+
+
+def test_disabled_integration_is_403_with_reason(client, integration):
+    integration.enabled, integration.disabled_reason = False, "team moved"
+    integration.save()
+
+    response = enqueue(client, event(integration, dedup_key="k"))
+
+    assert response.status_code == 403
+    assert response.json()["errors"] == ["routing_key: team moved"]
+
+
+def test_get_is_405(client, db):
+    assert client.get("/v2/enqueue").status_code == 405
+
+
+def test_alertmanagers_pagerduty_receiver_is_understood(client, integration):
+    trigger = json.loads((FIXTURES / "alertmanager_receiver_trigger.json").read_text())
+    trigger["routing_key"] = integration.key
+
+    response = enqueue(client, trigger)
+
+    assert response.status_code == 202
+    incident = Incident.objects.get()
+    assert incident.dedup_key == trigger["dedup_key"]
+    resolve = json.loads((FIXTURES / "alertmanager_receiver_resolve.json").read_text())
+    resolve["routing_key"], resolve["dedup_key"] = integration.key, trigger["dedup_key"]
+    assert enqueue(client, resolve).status_code == 202
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+
+
+def test_integration_url_is_the_enqueue_endpoint(integration, settings):
+    settings.PUBLIC_URL = "https://oncall.example.com"
+
+    assert integration.url == "https://oncall.example.com/v2/enqueue"
