@@ -30,6 +30,9 @@ def bench_database_url() -> str:
 
 def recreate_database() -> None:
     """Drop and create the benchmark database, then migrate it."""
+    from django.db import connections
+
+    connections.close_all()  # a previous benchmark's connection would be cut by the DROP
     admin = ADMIN_DATABASE_URL.replace("postgres://", "postgresql://", 1)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")

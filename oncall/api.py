@@ -4,10 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from paging.api import IncidentViewSet
+from paging.api import IncidentViewSet, IntegrationViewSet
 
 router = DefaultRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
+router.register("integrations", IntegrationViewSet, basename="integration")
 
 urlpatterns = [
     path("", include(router.urls)),

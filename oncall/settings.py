@@ -84,6 +84,12 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+    else:
+        # Server-side binding with a prepare threshold lets psycopg prepare the statements a
+        # connection runs repeatedly (after five runs), so hot ingestion statements are planned
+        # once per connection. Behind PgBouncer in transaction mode, set DATABASE_PREPARE=false.
+        threshold = 5 if env_bool("DATABASE_PREPARE", True) else None
+        config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": threshold}
     return config
 
 
@@ -211,6 +217,9 @@ LOGGING = {
 # --- Paging -----------------------------------------------------------------------------------
 # How many times a transient provider failure is retried before the notification fails.
 PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+# On PostgreSQL a trigger joins or opens its incident in one SQL statement (paging/ingest_pg.py);
+# off, every alert takes the portable ORM path. Only for comparing the two.
+INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)
 # Webhook bodies over this size get a 413 (Alertmanager groups of thousands of alerts stay under).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

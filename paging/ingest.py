@@ -4,18 +4,24 @@ Everything for one payload happens in the caller's transaction; paging work is e
 after it commits, so the 202 answer means the alert is stored for good.
 """
 
+import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from paging import ingest_pg
 from paging.actions import incident_acknowledge, incident_resolve, timeline_add
 from paging.integrations import AlertRecord, Event
 from paging.models import OPEN_STATUSES, Alert, Incident, Integration, Service, Urgency
 from paging.queue import enqueue_on_commit
+
+log = logging.getLogger(__name__)
 
 STORM_KEY = "alert-storm"
 
@@ -68,18 +74,26 @@ def _storm_event(service: Service) -> Event:
     return Event(action="trigger", summary=summary, severity="critical")
 
 
-def _opened(incident: Incident, integration: Integration, *, storm: bool) -> None:
+def opening_notes(integration: Integration, *, storm: bool) -> list[dict[str, str]]:
+    """Return the timeline entries an incident opens with."""
+    service = integration.service
     if storm:
         message = (
-            f"Alert storm: more than {incident.service.storm_cap} incidents opened within "
-            f"{incident.service.storm_window}; new alerts fold into this incident"
+            f"Alert storm: more than {service.storm_cap} incidents opened within "
+            f"{service.storm_window}; new alerts fold into this incident"
         )
     else:
         message = f"Triggered by {integration.name}"
-    timeline_add(incident=incident, kind="triggered", message=message)
-    if incident.escalation_due_at is None:
-        timeline_add(incident=incident, kind="not_paged", message="Service has no policy")
-    else:
+    notes = [{"kind": "triggered", "message": message}]
+    if not service.escalation_policy_id:
+        notes.append({"kind": "not_paged", "message": "Service has no policy"})
+    return notes
+
+
+def _opened(incident: Incident, integration: Integration, *, storm: bool) -> None:
+    for note in opening_notes(integration, storm=storm):
+        timeline_add(incident=incident, **note)
+    if incident.escalation_due_at is not None:
         enqueue_on_commit("paging.escalate", incident.pk)
 
 
@@ -106,14 +120,19 @@ def _open_or_join(integration: Integration, event: Event, dedup_key: str) -> tup
     raise RuntimeError(f"could not open or join an incident for {dedup_key!r}")
 
 
-def _added(incident: Incident, integration: Integration, event: Event, new: int) -> None:
-    what = f"{new} alerts" if new > 1 else "Alert"
+def added_suffix(integration: Integration, event: Event) -> str:
+    """Return the end of an "Alert added" timeline entry: who sent it, and what it says."""
     summary = event.alerts[-1].summary if event.alerts else event.summary
-    message = f"{what} added by {integration.name}" + (f": {summary}" if summary else "")
-    timeline_add(incident=incident, kind="alert_added", message=message[:1000])
+    return f" by {integration.name}" + (f": {summary[:900]}" if summary else "")
 
 
-def _record_payload(record: AlertRecord) -> dict:
+def _added(incident: Incident, integration: Integration, event: Event, new: int) -> None:
+    what = f"{new} alerts added" if new > 1 else "Alert added"
+    message = what + added_suffix(integration, event)
+    timeline_add(incident=incident, kind="alert_added", message=message)
+
+
+def record_payload(record: AlertRecord) -> dict:
     if record.raw:
         return record.raw
     data = dataclasses.asdict(record)
@@ -137,7 +156,7 @@ def _upsert(incident: Incident, integration: Integration, event: Event, dedup_ke
         alert.action, alert.dedup_key, alert.status = event.action, dedup_key, record.status
         alert.summary, alert.severity = record.summary[:1024], record.severity
         alert.starts_at, alert.ends_at = record.starts_at, record.ends_at
-        alert.payload = _record_payload(record)
+        alert.payload = record_payload(record)
         alert.save()
         known[record.fingerprint] = alert  # a fingerprint repeated in one payload updates
     return new
@@ -191,3 +210,60 @@ def alert_ingest(*, integration: Integration, event: Event, payload: object) -> 
     elif event.action == "resolve":
         incident_resolve(incident=incident, by=None, via=via)
     return incident
+
+
+def _fast_trigger(integration: Integration, event: Event, payload: object) -> int | None:
+    """Join or open the incident in one statement each; None when only the ORM path can."""
+    now, key = timezone.now(), event.dedup_key
+    rows = ingest_pg.alert_rows(event, payload, record_payload)
+    if key:
+        joined = ingest_pg.join(
+            integration=integration,
+            key=key,
+            rows=rows,
+            message=added_suffix(integration, event),
+            now=now,
+        )
+        if joined is not None:
+            return joined[0]
+    else:
+        key = uuid.uuid4().hex
+    service = integration.service
+    if _in_storm(service, now):
+        return None
+    due = now if service.escalation_policy_id else None
+    opened = ingest_pg.open_incident(
+        integration=integration,
+        key=key,
+        event=event,
+        urgency=urgency_for(service, event.severity),
+        rows=rows,
+        notes=opening_notes(integration, storm=False),
+        now=now,
+        due=due,
+    )
+    if opened is not None:
+        log.info("incident #%s: Triggered by %s", opened, integration.name)
+        if due is not None:
+            enqueue_on_commit("paging.escalate", opened)
+    return opened
+
+
+def events_store(*, integration: Integration, events: list[Event], payload: object) -> list:
+    """Store a payload's events; return each one's incident id (None: nothing matched).
+
+    Triggers on PostgreSQL take the one-statement fast path; everything else (acknowledge,
+    resolve, alert storms, races, SQLite) the ORM path. Several events share one transaction.
+    """
+    fast = settings.INGEST_FAST_PATH and connection.vendor == "postgresql"
+    with transaction.atomic() if len(events) > 1 else contextlib.nullcontext():
+        ids = []
+        for event in events:
+            found = None
+            if fast and event.action == "trigger":
+                found = _fast_trigger(integration, event, payload)
+            if found is None:
+                incident = alert_ingest(integration=integration, event=event, payload=payload)
+                found = incident.pk if incident is not None else None
+            ids.append(found)
+        return ids

@@ -13,14 +13,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from paging.heartbeats import heartbeat_ping
-from paging.ingest import alert_ingest
+from paging.ingest import events_store
 from paging.integrations import PARSERS, Event, PayloadError, SignatureError, pagerduty_v2
-from paging.models import Incident, Integration, IntegrationKind
+from paging.models import Integration, IntegrationKind
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _body(request: HttpRequest) -> bytes:
 
 
 def _integration(key: str, *, kind: str | None = None) -> Integration:
-    found = Integration.objects.select_related("service").filter(key=key).first()
+    found = Integration.by_key(key)
     if found is None or (kind and found.kind != kind):
         raise _refuse(404, "unknown integration key")
     if not found.enabled:
@@ -64,11 +64,9 @@ def _integration(key: str, *, kind: str | None = None) -> Integration:
     return found
 
 
-def _store(integration: Integration, events: list[Event], body: bytes) -> list[Incident | None]:
-    """Store all of a payload's events, or none of them."""
-    payload = json.loads(body)
-    with transaction.atomic():
-        return [alert_ingest(integration=integration, event=e, payload=payload) for e in events]
+def _store(integration: Integration, events: list[Event], body: bytes) -> list[int | None]:
+    """Store all of a payload's events, or none of them; return their incidents' ids."""
+    return events_store(integration=integration, events=events, payload=json.loads(body))
 
 
 def _guarded(handler: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
@@ -127,8 +125,7 @@ def integration_webhook(request: HttpRequest, key: str) -> JsonResponse:
     if not _is_json(request):
         raise _refuse(415, "unsupported content type", message="send application/json")
     body = _body(request)
-    incidents = _store(integration, _parse(integration, request, body), body)
-    ids = [i.pk for i in incidents if i is not None]
+    ids = [i for i in _store(integration, _parse(integration, request, body), body) if i]
     return JsonResponse({"status": "accepted", "incidents": ids}, status=202)
 
 

@@ -74,3 +74,10 @@ def payments(alice, bob):
     """A service whose policy pages Alice at Level 1 and Bob at Level 2, a minute each."""
     policy = PolicyFactory(levels=[[alice], [bob]])
     return ServiceFactory(name="payments", escalation_policy=policy)
+
+
+@pytest.fixture(params=["fast path", "ORM path"])
+def both_ingest_paths(request, settings):
+    """Run a webhook test through the one-statement PostgreSQL path and the ORM path."""
+    settings.INGEST_FAST_PATH = request.param == "fast path"
+    return request.param

@@ -10,7 +10,7 @@ import pytest
 from paging.models import Alert, Incident
 from tests.factories import IntegrationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_ingest_paths")]
 
 ZERO = "0001-01-01T00:00:00Z"
 

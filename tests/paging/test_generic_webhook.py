@@ -7,7 +7,7 @@ import pytest
 from paging.models import Alert, Incident, TimelineEntry
 from tests.factories import IntegrationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_ingest_paths")]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from paging.engine import incident_escalate
 from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Incident, Notification
-from tests.factories import IntegrationFactory, ServiceFactory
+from tests.factories import IntegrationFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +205,25 @@ def test_schema_describes_the_incident_actions(db):
     assert "/api/v1/incidents/{id}/acknowledge/" in schema["paths"]
     params = {p["name"] for p in schema["paths"]["/api/v1/incidents/"]["get"]["parameters"]}
     assert {"status", "service", "since", "page", "page_size"} <= params
+
+
+def staff_client(user):
+    _, raw = ApiToken.issue(user=user, name="admin")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_integrations_show_full_urls_and_rotate_for_staff_only(api, integration, settings):
+    settings.PUBLIC_URL = "https://oncall.example.com"
+    staff = staff_client(UserFactory(username="root", is_staff=True))
+
+    assert api.get("/api/v1/integrations/").status_code == 403  # keys are secrets
+    (listed,) = staff.get("/api/v1/integrations/").json()["results"]
+    assert listed["url"] == f"https://oncall.example.com/integrations/{integration.key}/"
+    rotated = staff.post(f"/api/v1/integrations/{integration.pk}/rotate-key/").json()
+    assert rotated["url"] != listed["url"]
+    assert (
+        APIClient().post(listed["url"].removeprefix("https://oncall.example.com"), {}).status_code
+        == 404
+    )

@@ -8,7 +8,7 @@ import pytest
 from paging.models import Incident
 from tests.factories import IntegrationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_ingest_paths")]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pagerduty_v2"
 
