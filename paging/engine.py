@@ -44,7 +44,7 @@ def tier_people(tier: Tier, now: dt.datetime) -> list[User]:
     """Return the tier's people at `now`, schedules resolved, each once, in target order."""
     ids: list[int] = [u.pk for u in tier.users.all()]
     for schedule in tier.schedules.all():
-        ids.extend(oncall_at(schedule.snapshot(), now))
+        ids.extend(oncall_at(schedule.snapshot(now, now + dt.timedelta(seconds=1)), now))
     unique = list(dict.fromkeys(ids))
     by_id = User.objects.in_bulk(unique)
     return [by_id[i] for i in unique if i in by_id]

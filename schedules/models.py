@@ -3,10 +3,11 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from oncall.timezones import validate_time_zone
-from schedules.resolver import LayerData, ScheduleData
+from schedules.resolver import LayerData, OverrideData, Restriction, ScheduleData
 
 
 class Schedule(models.Model):
@@ -22,10 +23,22 @@ class Schedule(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def snapshot(self) -> ScheduleData:
-        """Return the schedule as plain data for the pure resolver."""
-        layers = self.layers.prefetch_related("members")
-        return ScheduleData(time_zone=self.time_zone, layers=tuple(la.snapshot() for la in layers))
+    def snapshot(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> ScheduleData:
+        """Return the schedule as plain data for the pure resolver.
+
+        With a window, only the overrides that touch [start, end) are loaded.
+        """
+        layers = self.layers.prefetch_related("members", "restrictions")
+        overrides = self.overrides.all()
+        if start is not None and end is not None:
+            overrides = overrides.filter(start__lt=end, end__gt=start)
+        return ScheduleData(
+            time_zone=self.time_zone,
+            layers=tuple(la.snapshot() for la in layers),
+            overrides=tuple(o.snapshot() for o in overrides),
+        )
 
 
 class ShiftUnit(models.TextChoices):
@@ -63,6 +76,8 @@ class Layer(models.Model):
             shift_count=self.shift_count,
             shift_unit=self.shift_unit,
             handoff=dt.datetime.combine(self.handoff_date, self.handoff_time),
+            restrictions=tuple(r.snapshot() for r in self.restrictions.all()),
+            name=self.name,
         )
 
 
@@ -78,3 +93,100 @@ class LayerMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position + 1}. {self.user}"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+class RestrictionKind(models.TextChoices):
+    DAILY = "daily", "every day"
+    WEEKLY = "weekly", "every week"
+
+
+class LayerRestriction(models.Model):
+    """A local window the layer is limited to; outside every window the layer has nobody.
+
+    Daily: from `start_time` to `end_time` each day (an end not after the start wraps past
+    midnight). Weekly: from `start_day start_time` to `end_day end_time`, e.g. Fri 18:00 → Mon
+    09:00.
+    """
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="restrictions")
+    kind = models.CharField(max_length=8, choices=RestrictionKind.choices)
+    start_day = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="Weekly windows only."
+    )
+    start_time = models.TimeField()
+    end_day = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="Weekly windows only."
+    )
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["layer", "kind", "start_day", "start_time"]
+
+    def __str__(self) -> str:
+        if self.kind == RestrictionKind.DAILY:
+            return f"daily {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        days = Weekday(self.start_day).label[:3], Weekday(self.end_day).label[:3]
+        return f"{days[0]} {self.start_time:%H:%M} → {days[1]} {self.end_time:%H:%M}"
+
+    def snapshot(self) -> Restriction:
+        return Restriction(
+            kind=self.kind,
+            start=self.start_time,
+            end=self.end_time,
+            start_day=self.start_day,
+            end_day=self.end_day,
+        )
+
+
+class Override(models.Model):
+    """Someone covers a span: the whole schedule, or only where `replaces` would be on call."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="overrides_taken"
+    )
+    replaces = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Blank: covers the whole schedule.",
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Later overrides win where they overlap: the resolver takes them in this order.
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="override_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        whom = f" for {self.replaces}" if self.replaces_id else ""
+        return f"{self.user}{whom}: {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC"
+
+    def clean(self) -> None:
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "The end must be after the start."})
+        if self.replaces_id and self.replaces_id == self.user_id:
+            raise ValidationError({"replaces": "Someone cannot replace themselves."})
+
+    def snapshot(self) -> OverrideData:
+        return OverrideData(
+            person=self.user_id, start=self.start, end=self.end, replaces=self.replaces_id
+        )

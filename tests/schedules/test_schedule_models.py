@@ -1,0 +1,92 @@
+"""Schedules as stored: restrictions and overrides reach the resolver and the pager."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from paging.engine import incident_escalate
+from paging.ingest import alert_ingest
+from paging.integrations import Event
+from paging.models import Notification
+from schedules.models import Layer, LayerMember, LayerRestriction, Override, Schedule
+from tests.factories import IntegrationFactory, PolicyFactory, ServiceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rota(alice):
+    schedule = Schedule.objects.create(name="Primary", time_zone="Europe/Berlin")
+    layer = Layer.objects.create(schedule=schedule, handoff_date=dt.date(2026, 1, 5))
+    LayerMember.objects.create(layer=layer, user=alice)
+    return schedule
+
+
+def page(schedule) -> list[str]:
+    service = ServiceFactory(escalation_policy=PolicyFactory(levels=[[schedule]]))
+    integration = IntegrationFactory(service=service)
+    incident = alert_ingest(
+        integration=integration, event=Event(action="trigger", summary="x"), payload={}
+    )
+    incident_escalate(incident.pk)
+    return [n.user.username for n in Notification.objects.filter(incident=incident)]
+
+
+def test_schedule_target_pages_whoever_is_on_call(rota, twilio):
+    assert page(rota) == ["alice"]
+
+
+def test_override_pages_the_person_covering(rota, bob, twilio):
+    now = timezone.now()
+    Override.objects.create(
+        schedule=rota, user=bob, start=now - dt.timedelta(hours=1), end=now + dt.timedelta(hours=1)
+    )
+
+    assert page(rota) == ["bob"]
+
+
+def test_override_in_the_past_changes_nothing(rota, bob, twilio):
+    now = timezone.now()
+    Override.objects.create(
+        schedule=rota, user=bob, start=now - dt.timedelta(days=3), end=now - dt.timedelta(days=2)
+    )
+
+    assert page(rota) == ["alice"]
+
+
+def test_restrictions_reach_the_resolver(rota):
+    layer = rota.layers.get()
+    LayerRestriction.objects.create(
+        layer=layer,
+        kind="weekly",
+        start_day=4,
+        start_time=dt.time(18),
+        end_day=0,
+        end_time=dt.time(9),
+    )
+
+    (restriction,) = rota.snapshot().layers[0].restrictions
+    assert (restriction.kind, restriction.start_day, restriction.end_day) == ("weekly", 4, 0)
+    assert str(layer.restrictions.get()) == "Fri 18:00 → Mon 09:00"
+
+
+def test_override_ending_before_it_starts_is_an_admin_form_error(client, rota, bob):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:schedules_override_add"),
+        {
+            "schedule": rota.pk,
+            "user": bob.pk,
+            "start_0": "2026-12-01",
+            "start_1": "10:00",
+            "end_0": "2026-12-01",
+            "end_1": "09:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "The end must be after the start." in response.content.decode()
+    assert not Override.objects.exists()
