@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("oncall.api")),
     path("", include("paging.urls")),
+    path("", include("schedules.urls")),
 ]

@@ -1,6 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from schedules.models import Layer, LayerMember, LayerRestriction, Override, Schedule
+from schedules.models import (
+    CalendarFeed,
+    Layer,
+    LayerMember,
+    LayerRestriction,
+    Override,
+    Schedule,
+    feed_recreate,
+)
 
 
 class LayerInline(admin.TabularInline):
@@ -47,3 +56,31 @@ class OverrideAdmin(admin.ModelAdmin):
     list_select_related = ("schedule", "user", "replaces")
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Feed URLs to paste into calendar apps; revoking makes the URL answer 404."""
+
+    list_display = ("__str__", "url", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("user", "schedule")
+    fields = ("user", "schedule", "url", "created_at", "revoked_at")
+    readonly_fields = ("url", "created_at", "revoked_at")
+    autocomplete_fields = ["user", "schedule"]
+    actions = ["revoke", "recreate"]
+
+    @admin.display(description="Subscribe URL")
+    def url(self, feed: CalendarFeed) -> str:
+        return feed.url if feed.pk else "(shown once saved)"
+
+    @admin.action(description="Revoke selected feeds")
+    def revoke(self, request, queryset) -> None:
+        done = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{done} feed(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Revoke and re-create selected feeds (new URLs)")
+    def recreate(self, request, queryset) -> None:
+        for feed in queryset:
+            feed_recreate(feed=feed)
+        self.message_user(request, f"{len(queryset)} feed(s) re-created.", messages.WARNING)

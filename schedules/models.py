@@ -1,10 +1,13 @@
 """Schedules: rotations of people, layered, in the schedule's own time zone."""
 
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from oncall.timezones import validate_time_zone
 from schedules.resolver import LayerData, OverrideData, Restriction, ScheduleData
@@ -190,3 +193,61 @@ class Override(models.Model):
         return OverrideData(
             person=self.user_id, start=self.start, end=self.end, replaces=self.replaces_id
         )
+
+
+def new_feed_token() -> str:
+    """Return a fresh unguessable calendar feed token."""
+    return secrets.token_urlsafe(24)
+
+
+class CalendarFeed(models.Model):
+    """An iCal feed URL for one person's shifts or one schedule's, behind a secret token.
+
+    Revoking keeps the row (so admin shows what existed) and makes the URL answer 404; a new
+    feed gets a new token.
+    """
+
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feeds",
+    )
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, null=True, blank=True, related_name="calendar_feeds"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, schedule__isnull=True)
+                | models.Q(user__isnull=True, schedule__isnull=False),
+                name="feed_user_xor_schedule",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar of {self.user or self.schedule}"
+
+    def clean(self) -> None:
+        if (self.user_id is None) == (self.schedule_id is None):
+            raise ValidationError("Choose either a person or a schedule.")
+
+    @property
+    def url(self) -> str:
+        """Return the URL to paste into a calendar app's "subscribe" dialog."""
+        return settings.PUBLIC_URL + reverse("calendar-feed", args=[self.token])
+
+
+@transaction.atomic
+def feed_recreate(*, feed: CalendarFeed) -> CalendarFeed:
+    """Revoke `feed` and return a new one for the same person or schedule (a new URL)."""
+    CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    return CalendarFeed.objects.create(user_id=feed.user_id, schedule_id=feed.schedule_id)

@@ -10,7 +10,7 @@ from paging.engine import incident_escalate
 from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Notification
-from schedules.models import Layer, LayerMember, LayerRestriction, Override, Schedule
+from schedules.models import CalendarFeed, Layer, LayerMember, LayerRestriction, Override, Schedule
 from tests.factories import IntegrationFactory, PolicyFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +90,34 @@ def test_override_ending_before_it_starts_is_an_admin_form_error(client, rota, b
     assert response.status_code == 200
     assert "The end must be after the start." in response.content.decode()
     assert not Override.objects.exists()
+
+
+def test_admin_pages_for_overrides_restrictions_and_feeds_render(client, rota, bob):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    now = timezone.now()
+    override = Override.objects.create(
+        schedule=rota, user=bob, start=now, end=now + dt.timedelta(hours=1)
+    )
+    feed = CalendarFeed.objects.create(schedule=rota)
+    LayerRestriction.objects.create(
+        layer=rota.layers.get(), kind="daily", start_time=dt.time(9), end_time=dt.time(17)
+    )
+
+    for name, obj in [("override", override), ("calendarfeed", feed), ("layer", rota.layers.get())]:
+        assert client.get(reverse(f"admin:schedules_{name}_changelist")).status_code == 200
+        page = client.get(reverse(f"admin:schedules_{name}_change", args=[obj.pk]))
+        assert page.status_code == 200
+    assert (
+        feed.url
+        in client.get(
+            reverse("admin:schedules_calendarfeed_change", args=[feed.pk])
+        ).content.decode()
+    )
+
+    client.post(
+        reverse("admin:schedules_calendarfeed_changelist"),
+        {"action": "recreate", "_selected_action": [feed.pk]},
+    )
+    feed.refresh_from_db()
+    assert feed.revoked_at is not None
+    assert CalendarFeed.objects.filter(schedule=rota, revoked_at__isnull=True).count() == 1
