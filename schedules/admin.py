@@ -1,6 +1,11 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from accounts.models import User
 from schedules.models import (
     CalendarFeed,
     Layer,
@@ -10,6 +15,7 @@ from schedules.models import (
     Schedule,
     feed_recreate,
 )
+from schedules.resolver import shifts
 
 
 class LayerInline(admin.TabularInline):
@@ -36,11 +42,46 @@ class RestrictionInline(admin.TabularInline):
     extra = 0
 
 
+PREVIEW_DAYS = 14
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
     list_display = ("name", "time_zone")
     search_fields = ("name",)
+    readonly_fields = ("preview",)
     inlines = [LayerInline, OverrideInline]
+
+    @admin.display(description="On call now and the next 14 days")
+    def preview(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "(shown once saved)"
+        now = timezone.now()
+        end = now + dt.timedelta(days=PREVIEW_DAYS)
+        found = shifts(schedule.snapshot(now, end), now, end)
+        names = {u.pk: str(u) for u in User.objects.filter(pk__in={s.person for s in found})}
+        zone = ZoneInfo(schedule.time_zone)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    names.get(s.person, s.person),
+                    f"{s.start.astimezone(zone):%a %d %b %H:%M}",
+                    f"{s.end.astimezone(zone):%a %d %b %H:%M}",
+                    s.source,
+                )
+                for s in found
+            ),
+        )
+        current = names.get(found[0].person) if found and found[0].start <= now else "nobody"
+        return format_html(
+            "<p><strong>On call now: {}</strong> (times in {})</p><table><tr><th>who</th>"
+            "<th>from</th><th>until</th><th>from layer</th></tr>{}</table>",
+            current,
+            schedule.time_zone,
+            rows,
+        )
 
 
 @admin.register(Layer)

@@ -1,8 +1,10 @@
 """Schedules as stored: restrictions and overrides reach the resolver and the pager."""
 
 import datetime as dt
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,3 +123,35 @@ def test_admin_pages_for_overrides_restrictions_and_feeds_render(client, rota, b
     feed.refresh_from_db()
     assert feed.revoked_at is not None
     assert CalendarFeed.objects.filter(schedule=rota, revoked_at__isnull=True).count() == 1
+
+
+def test_oncall_now_prints_who_is_on_call_per_schedule(rota, bob):
+    out = io.StringIO()
+    Override.objects.create(
+        schedule=rota,
+        user=bob,
+        start=dt.datetime(2026, 12, 24, 18, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 12, 25, 6, tzinfo=dt.UTC),
+    )
+
+    call_command(
+        "oncall_now", "--schedule", "Primary", "--at", "2026-12-24T22:00:00+00:00", stdout=out
+    )
+
+    assert out.getvalue() == "Primary: Bob Brown (until 2026-12-25 06:00 UTC)\n"
+
+
+def test_oncall_now_names_a_bad_argument(rota):
+    with pytest.raises(CommandError, match="--at"):
+        call_command("oncall_now", "--at", "tomorrow")
+    with pytest.raises(CommandError, match="--schedule"):
+        call_command("oncall_now", "--schedule", "nope")
+
+
+def test_schedule_page_previews_who_is_on_call(client, rota, alice):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:schedules_schedule_change", args=[rota.pk])).content.decode()
+
+    assert "On call now: Alice Adams" in page
+    assert "(times in Europe/Berlin)" in page

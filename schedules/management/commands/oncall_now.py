@@ -1,0 +1,52 @@
+"""Print who is on call, per schedule, now or at a given instant."""
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from schedules.models import Schedule
+from schedules.resolver import oncall_at, shifts
+
+
+def _instant(raw: str | None) -> dt.datetime:
+    if raw is None:
+        return timezone.now()
+    try:
+        when = parse_datetime(raw)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise CommandError(f"--at: {raw!r} is not an ISO 8601 date-time with a UTC offset")
+    return when
+
+
+class Command(BaseCommand):
+    help = "Print who is on call, per schedule (now, or --at an ISO 8601 instant)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--schedule", help="only this schedule (by name)")
+        parser.add_argument("--at", help="an ISO 8601 instant, e.g. 2026-12-24T22:00:00+01:00")
+
+    def handle(self, *args, schedule: str | None = None, at: str | None = None, **options) -> None:
+        instant = _instant(at)
+        schedules = Schedule.objects.order_by("name")
+        if schedule:
+            schedules = schedules.filter(name=schedule)
+            if not schedules.exists():
+                raise CommandError(f"--schedule: no schedule named {schedule!r}")
+        for item in schedules:
+            self.stdout.write(self._line(item, instant))
+
+    def _line(self, schedule: Schedule, instant: dt.datetime) -> str:
+        data = schedule.snapshot(instant, instant + dt.timedelta(days=1))
+        people = oncall_at(data, instant)
+        if not people:
+            return f"{schedule.name}: nobody"
+        person = User.objects.get(pk=people[0])
+        (current, *_) = shifts(data, instant, instant + dt.timedelta(days=1))
+        until = current.end.astimezone(instant.tzinfo)
+        more = "" if current.end < instant + dt.timedelta(days=1) else " or later"
+        return f"{schedule.name}: {person} (until {until:%Y-%m-%d %H:%M %Z}{more})"
