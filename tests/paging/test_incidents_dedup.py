@@ -5,8 +5,6 @@ import json
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paging.models import Incident
@@ -93,21 +91,3 @@ def test_storm_cap_zero_never_folds(client, integration):
 
     assert Incident.objects.count() == 30
     assert not Incident.objects.filter(dedup_key="alert-storm").exists()
-
-
-def test_on_postgresql_a_repeat_or_a_new_incident_is_one_statement(client, integration, settings):
-    if connection.vendor != "postgresql" or not settings.INGEST_FAST_PATH:
-        pytest.skip("the one-statement path is PostgreSQL's")
-    integration.service.storm_cap = 0
-    integration.service.save()
-    post(client, integration, {"summary": "Disk full", "dedup_key": "db1"})
-
-    with CaptureQueriesContext(connection) as repeat:
-        post(client, integration, {"summary": "Disk full", "dedup_key": "db1"})
-    with CaptureQueriesContext(connection) as new:
-        post(client, integration, {"summary": "CPU hot", "dedup_key": "cpu"})
-
-    # The integration lookup, then one statement (a new key first tries to join).
-    assert len(repeat) == 2
-    assert len(new) == 3
-    assert Incident.objects.get(dedup_key="db1").alert_count == 2
