@@ -5,10 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from paging.api import IncidentViewSet, IntegrationViewSet
+from schedules.api import OverrideViewSet, ScheduleViewSet
 
 router = DefaultRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("overrides", OverrideViewSet, basename="override")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -233,4 +233,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "oncall.pagination.Pagination",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "On-call paging API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "On-call paging API",
+    "VERSION": "1",
+    "ENUM_NAME_OVERRIDES": {"Weekday": "schedules.models.Weekday"},
+}

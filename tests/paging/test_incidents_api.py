@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -227,3 +228,9 @@ def test_integrations_show_full_urls_and_rotate_for_staff_only(api, integration,
         APIClient().post(listed["url"].removeprefix("https://oncall.example.com"), {}).status_code
         == 404
     )
+
+
+def test_schema_validates_without_warnings(db, tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+    assert "bearerToken" in (tmp_path / "s.yml").read_text()

@@ -1,0 +1,178 @@
+"""REST API for schedules: read them, ask who is on call, list shifts; manage overrides."""
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from schedules.models import Layer, LayerRestriction, Override, Schedule
+from schedules.resolver import oncall_at, shifts
+
+MAX_WINDOW = dt.timedelta(days=400)
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+
+
+class RestrictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LayerRestriction
+        fields = ["kind", "start_day", "start_time", "end_day", "end_time"]
+
+
+class LayerSerializer(serializers.ModelSerializer):
+    participants = serializers.SerializerMethodField()
+    restrictions = RestrictionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Layer
+        fields = [
+            "id",
+            "name",
+            "level",
+            "shift_count",
+            "shift_unit",
+            "handoff_date",
+            "handoff_time",
+            "participants",
+            "restrictions",
+        ]
+
+    def get_participants(self, layer: Layer) -> list[int]:
+        """Return the rotation's user ids in order (one person may appear twice)."""
+        return [m.user_id for m in layer.members.all()]
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    layers = LayerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Schedule
+        fields = ["id", "name", "description", "time_zone", "layers"]
+
+
+class ShiftSerializer(serializers.Serializer):
+    person = PersonSerializer()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    source = serializers.CharField(help_text="the layer's name, or 'override'")
+
+
+def _instant(request: Request, name: str, default: dt.datetime | None = None) -> dt.datetime:
+    raw = request.query_params.get(name)
+    if raw is None and default is not None:
+        return default
+    when = None
+    if raw:
+        try:
+            when = parse_datetime(raw.replace(" ", "+"))  # a '+' arrives as a space if unencoded
+        except ValueError:
+            when = None
+    if when is None or when.tzinfo is None:
+        raise ValidationError({name: "must be an ISO 8601 date-time with a UTC offset"})
+    return when
+
+
+class ScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+    """Schedules with their layers; who is on call at an instant; the shifts in a window."""
+
+    queryset = Schedule.objects.prefetch_related("layers__members", "layers__restrictions")
+    serializer_class = ScheduleSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
+        responses=PersonSerializer(many=True),
+    )
+    @action(detail=True)
+    def oncall(self, request: Request, pk: str) -> Response:
+        """Return who is on call at `at` (default now)."""
+        schedule = self.get_object()
+        at = _instant(request, "at", timezone.now())
+        people = oncall_at(schedule.snapshot(at, at + dt.timedelta(seconds=1)), at)
+        found = User.objects.in_bulk(people)
+        return Response(PersonSerializer([found[p] for p in people if p in found], many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, required=True),
+        ],
+        responses=ShiftSerializer(many=True),
+    )
+    @action(detail=True)
+    def shifts(self, request: Request, pk: str) -> Response:
+        """Return the final shifts within [start, end) (at most 400 days)."""
+        schedule = self.get_object()
+        start, end = _instant(request, "start"), _instant(request, "end")
+        if end <= start:
+            raise ValidationError({"end": "must be after start"})
+        if end - start > MAX_WINDOW:
+            raise ValidationError({"end": "the window may span at most 400 days"})
+        found = shifts(schedule.snapshot(start, end), start, end)
+        people = User.objects.in_bulk({s.person for s in found})
+        rows = [
+            {"person": people[s.person], "start": s.start, "end": s.end, "source": s.source}
+            for s in found
+            if s.person in people
+        ]
+        return Response(ShiftSerializer(rows, many=True).data)
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Override
+        fields = ["id", "schedule", "user", "replaces", "start", "end", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        start = attrs.get("start", getattr(self.instance, "start", None))
+        end = attrs.get("end", getattr(self.instance, "end", None))
+        if start and end and end <= start:
+            raise ValidationError({"end": "must be after start"})
+        user = attrs.get("user", getattr(self.instance, "user", None))
+        if user is not None and attrs.get("replaces") == user:
+            raise ValidationError({"replaces": "someone cannot replace themselves"})
+        return attrs
+
+
+class TakesOwnOverrides(permissions.BasePermission):
+    """Staff manage every override; a responder only overrides they take themselves."""
+
+    message = "Responders can only manage overrides they take themselves."
+
+    def has_permission(self, request: Request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or request.user.is_staff:
+            return True
+        user = request.data.get("user") if request.method == "POST" else None
+        return request.method != "POST" or str(user) == str(request.user.pk)
+
+    def has_object_permission(self, request: Request, view, override: Override) -> bool:
+        safe = request.method in permissions.SAFE_METHODS
+        return safe or request.user.is_staff or override.user_id == request.user.pk
+
+
+class OverrideViewSet(viewsets.ModelViewSet):
+    """Overrides: someone covers a span of a schedule (or one person's part of it)."""
+
+    queryset = Override.objects.select_related("schedule").order_by("start", "id")
+    serializer_class = OverrideSerializer
+    permission_classes = [permissions.IsAuthenticated, TakesOwnOverrides]
+
+    def perform_update(self, serializer: OverrideSerializer) -> None:
+        user = serializer.validated_data.get("user")
+        if user is not None and not self.request.user.is_staff and user != self.request.user:
+            raise ValidationError({"user": "responders can only take overrides themselves"})
+        serializer.save()
