@@ -18,7 +18,7 @@ from django.utils import timezone
 from paging import ingest_pg
 from paging.actions import incident_acknowledge, incident_resolve, timeline_add
 from paging.integrations import AlertRecord, Event
-from paging.models import OPEN_STATUSES, Alert, Incident, Integration, Service, Urgency
+from paging.models import ADDED_QUIET, OPEN_STATUSES, Alert, Incident, Integration, Service, Urgency
 from paging.queue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,11 @@ def added_suffix(integration: Integration, event: Event) -> str:
 
 
 def _added(incident: Incident, integration: Integration, event: Event, new: int) -> None:
+    recent = incident.timeline.filter(
+        kind="alert_added", at__gt=timezone.now() - ADDED_QUIET
+    ).exists()
+    if recent:
+        return  # a flood of repeats shows in the alert count, not as a flood of entries
     what = f"{new} alerts added" if new > 1 else "Alert added"
     message = what + added_suffix(integration, event)
     timeline_add(incident=incident, kind="alert_added", message=message)

@@ -13,7 +13,7 @@ import json
 from django.db import connection
 
 from paging.integrations import AlertRecord, Event
-from paging.models import Integration
+from paging.models import ADDED_QUIET, Integration
 
 # The alert rows a statement writes, passed as one JSON array.
 _ROWS = """
@@ -52,7 +52,9 @@ WITH inc AS (
     SELECT inc.id, %(now)s, 'alert_added',
         CASE WHEN added.n > 1 THEN added.n || ' alerts added' ELSE 'Alert added' END
         || %(message)s
-    FROM inc, added WHERE added.n > 0
+    FROM inc, added WHERE added.n > 0 AND NOT EXISTS (
+        SELECT 1 FROM paging_timelineentry t
+        WHERE t.incident_id = inc.id AND t.kind = 'alert_added' AND t.at > %(quiet_since)s)
 )
 SELECT inc.id, added.n FROM inc, added
 """  # noqa: S608 - composed of the constant fragments above only
@@ -121,6 +123,7 @@ def join(
         "alerts": json.dumps(rows),
         "message": message,
         "now": now,
+        "quiet_since": now - ADDED_QUIET,
     }
     found = _first_row(JOIN_SQL, params)
     return (found[0], found[1]) if found else None

@@ -267,6 +267,11 @@ class Alert(models.Model):
         return f"{self.action}: {self.summary}"
 
 
+# Repeats of an alert write at most one "alert added" timeline entry per incident this often;
+# the incident's alert count and alert list hold every one.
+ADDED_QUIET = dt.timedelta(minutes=1)
+
+
 class TimelineEntry(models.Model):
     """Something that happened to an incident, in the words a responder reads."""
 

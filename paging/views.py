@@ -66,7 +66,10 @@ def _integration(key: str, *, kind: str | None = None) -> Integration:
 
 def _store(integration: Integration, events: list[Event], body: bytes) -> list[int | None]:
     """Store all of a payload's events, or none of them; return their incidents' ids."""
-    return events_store(integration=integration, events=events, payload=json.loads(body))
+    # Events that carry their alerts store each alert's own JSON; only the others need the body.
+    needed = any(not event.alerts for event in events)
+    payload = json.loads(body) if needed else {}
+    return events_store(integration=integration, events=events, payload=payload)
 
 
 def _guarded(handler: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:

@@ -91,3 +91,18 @@ def test_storm_cap_zero_never_folds(client, integration):
 
     assert Incident.objects.count() == 30
     assert not Incident.objects.filter(dedup_key="alert-storm").exists()
+
+
+def test_a_flood_of_repeats_writes_one_alert_added_entry_a_minute(client, integration):
+    for n in range(5):
+        post(client, integration, {"summary": f"Disk full ({n})", "dedup_key": "db1"})
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        post(client, integration, {"summary": "Disk full (later)", "dedup_key": "db1"})
+
+    incident = Incident.objects.get()
+    added = [e.message for e in incident.timeline.filter(kind="alert_added")]
+    assert added == [
+        "Alert added by cron jobs: Disk full (1)",
+        "Alert added by cron jobs: Disk full (later)",
+    ]
+    assert incident.alert_count == 6
