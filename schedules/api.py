@@ -2,18 +2,26 @@
 
 import datetime as dt
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from schedules.models import Layer, LayerRestriction, Override, Schedule
+from schedules.models import (
+    CalendarFeed,
+    Layer,
+    LayerRestriction,
+    Override,
+    Schedule,
+    feed_recreate,
+)
 from schedules.resolver import oncall_at, shifts
 
 MAX_WINDOW = dt.timedelta(days=400)
@@ -176,3 +184,63 @@ class OverrideViewSet(viewsets.ModelViewSet):
         if user is not None and not self.request.user.is_staff and user != self.request.user:
             raise ValidationError({"user": "responders can only take overrides themselves"})
         serializer.save()
+
+
+class CalendarFeedSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
+
+    class Meta:
+        model = CalendarFeed
+        fields = ["id", "user", "schedule", "url", "created_at", "revoked_at"]
+        read_only_fields = ["created_at", "revoked_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        if (attrs.get("user") is None) == (attrs.get("schedule") is None):
+            raise ValidationError({"user": "give either a user or a schedule, not both"})
+        request = self.context["request"]
+        user = attrs.get("user")
+        if user is not None and user != request.user and not request.user.is_staff:
+            raise ValidationError({"user": "responders can only create their own feed"})
+        return attrs
+
+
+class CalendarFeedViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Calendar feed URLs: a responder's own and schedules' (staff see all); revoke, re-create."""
+
+    queryset = CalendarFeed.objects.all()  # narrowed per user in get_queryset
+    serializer_class = CalendarFeedSerializer
+
+    def get_queryset(self):
+        feeds = CalendarFeed.objects.order_by("-created_at", "-id")
+        if self.request.user.is_staff:
+            return feeds
+        return feeds.filter(Q(user=self.request.user) | Q(schedule__isnull=False))
+
+    def _mine(self, feed: CalendarFeed) -> None:
+        if not self.request.user.is_staff and feed.user_id != self.request.user.pk:
+            raise PermissionDenied("only staff can revoke schedule feeds or others' feeds")
+
+    @extend_schema(request=None, responses=CalendarFeedSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        """Make the feed's URL answer 404 from now on."""
+        feed = self.get_object()
+        self._mine(feed)
+        CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        feed.refresh_from_db()
+        return Response(CalendarFeedSerializer(feed).data)
+
+    @extend_schema(request=None, responses=CalendarFeedSerializer)
+    @action(detail=True, methods=["post"])
+    def recreate(self, request: Request, pk: str) -> Response:
+        """Revoke the feed and return a new one (a new URL) for the same person or schedule."""
+        feed = self.get_object()
+        self._mine(feed)
+        return Response(CalendarFeedSerializer(feed_recreate(feed=feed)).data, status=201)

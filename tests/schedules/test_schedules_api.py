@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from schedules.models import Layer, LayerMember, Override, Schedule
+from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +134,40 @@ def test_staff_manage_anyones_overrides(rota, alice, bob):
 
     assert client_for(alice).delete(f"/api/v1/overrides/{override.pk}/").status_code == 403
     assert staff.delete(f"/api/v1/overrides/{override.pk}/").status_code == 204
+
+
+def test_responder_creates_revokes_and_recreates_their_own_feed(client, alice, bob):
+    api = client_for(alice)
+
+    created = api.post("/api/v1/calendar-feeds/", {"user": alice.pk}, format="json")
+    assert created.status_code == 201
+    url = created.json()["url"]
+    path = url.removeprefix("http://testserver")
+    assert client.get(path).status_code == 200
+
+    fresh = api.post(f"/api/v1/calendar-feeds/{created.json()['id']}/recreate/").json()
+    assert client.get(path).status_code == 404
+    assert client.get(fresh["url"].removeprefix("http://testserver")).status_code == 200
+    api.post(f"/api/v1/calendar-feeds/{fresh['id']}/revoke/")
+    assert client.get(fresh["url"].removeprefix("http://testserver")).status_code == 404
+
+
+def test_feed_for_someone_else_or_for_both_is_refused(rota, alice, bob):
+    api = client_for(alice)
+
+    other = api.post("/api/v1/calendar-feeds/", {"user": bob.pk}, format="json")
+    both = api.post(
+        "/api/v1/calendar-feeds/", {"user": alice.pk, "schedule": rota.pk}, format="json"
+    )
+
+    assert other.status_code == 400 and "user" in other.json()
+    assert both.status_code == 400
+    assert not CalendarFeed.objects.exists()
+
+
+def test_only_staff_revoke_schedule_feeds(rota, alice):
+    feed = CalendarFeed.objects.create(schedule=rota)
+
+    assert client_for(alice).post(f"/api/v1/calendar-feeds/{feed.pk}/revoke/").status_code == 403
+    staff = client_for(UserFactory(username="root", is_staff=True))
+    assert staff.post(f"/api/v1/calendar-feeds/{feed.pk}/revoke/").json()["revoked_at"]
