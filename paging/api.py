@@ -6,7 +6,6 @@ Views parse and render; the state changes are the same actions admin and SMS rep
 import datetime as dt
 
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -15,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.timezones import INSTANT_HELP, parse_instant
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import (
     Alert,
@@ -127,12 +127,9 @@ def _statuses(raw: str) -> list[str]:
 
 
 def _since(raw: str) -> dt.datetime:
-    try:
-        when = parse_datetime(raw)
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise ValidationError({"since": "must be an ISO 8601 date-time with a UTC offset"})
+    when = parse_instant(raw)
+    if when is None:
+        raise ValidationError({"since": INSTANT_HELP})
     return when
 
 
@@ -176,17 +173,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _act(self, change, refusal: str) -> Response:
         incident = self.get_object()
-        via = "API" + (f" token {request_token}" if (request_token := self._token_name()) else "")
+        token = getattr(self.request.auth, "name", "")  # request.auth is the ApiToken, if any
+        via = f"API token {token}" if token else "API"
         if not change(incident=incident, by=self.request.user, via=via):
             return Response(
                 {"error": refusal.format(status=incident.status)}, status=status.HTTP_409_CONFLICT
             )
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
-
-    def _token_name(self) -> str:
-        token = getattr(self.request, "auth", None)
-        return getattr(token, "name", "")
 
     @extend_schema(request=None, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])

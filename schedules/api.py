@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.models import (
     CalendarFeed,
     Layer,
@@ -83,14 +83,9 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
     raw = request.query_params.get(name)
     if raw is None and default is not None:
         return default
-    when = None
-    if raw:
-        try:
-            when = parse_datetime(raw.replace(" ", "+"))  # a '+' arrives as a space if unencoded
-        except ValueError:
-            when = None
-    if when is None or when.tzinfo is None:
-        raise ValidationError({name: "must be an ISO 8601 date-time with a UTC offset"})
+    when = parse_instant((raw or "").replace(" ", "+"))  # an unencoded '+' arrives as a space
+    if when is None:
+        raise ValidationError({name: INSTANT_HELP})
     return when
 
 

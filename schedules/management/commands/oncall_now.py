@@ -4,9 +4,9 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.models import Schedule
 from schedules.resolver import oncall_at, shifts
 
@@ -14,12 +14,9 @@ from schedules.resolver import oncall_at, shifts
 def _instant(raw: str | None) -> dt.datetime:
     if raw is None:
         return timezone.now()
-    try:
-        when = parse_datetime(raw)
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise CommandError(f"--at: {raw!r} is not an ISO 8601 date-time with a UTC offset")
+    when = parse_instant(raw)
+    if when is None:
+        raise CommandError(f"--at: {raw!r} {INSTANT_HELP}")
     return when
 
 
