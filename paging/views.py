@@ -5,7 +5,6 @@ Every refusal is a JSON 4xx naming the problem, and stores nothing. Monitoring t
 """
 
 import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from paging.heartbeats import heartbeat_ping
 from paging.ingest import events_store
 from paging.integrations import PARSERS, Event, PayloadError, SignatureError, pagerduty_v2
+from paging.integrations.base import load_json_object
 from paging.models import Integration, IntegrationKind
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _store(integration: Integration, events: list[Event], body: bytes) -> list[i
     """Store all of a payload's events, or none of them; return their incidents' ids."""
     # Events that carry their alerts store each alert's own JSON; only the others need the body.
     needed = any(not event.alerts for event in events)
-    payload = json.loads(body) if needed else {}
+    payload = load_json_object(body) if needed else {}
     return events_store(integration=integration, events=events, payload=payload)
 
 

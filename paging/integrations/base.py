@@ -68,14 +68,31 @@ class Event:
     alerts: tuple[AlertRecord, ...] = ()
 
 
+def _refuse_constant(name: str) -> None:
+    # json.loads accepts NaN and Infinity, which no sender emits and PostgreSQL's jsonb refuses.
+    raise PayloadError("body", f"is not valid JSON ({name} is not a JSON number)")
+
+
 def load_json_object(body: bytes) -> dict[str, Any]:
-    """Return the body decoded as a JSON object, or raise PayloadError."""
+    """Return the body decoded as a JSON object, or raise PayloadError for anything else.
+
+    Refuses NaN/Infinity, integers past Python's digit limit and nesting past the recursion
+    limit (json.loads reports those as other exceptions). An escaped NUL becomes U+FFFD:
+    PostgreSQL cannot store NUL in text or jsonb, and refusing would drop the page.
+    """
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8").replace("\\u0000", "\\ufffd")
+        data = json.loads(text, parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise PayloadError("body", "is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise PayloadError("body", f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except PayloadError:
+        raise
+    except (ValueError, RecursionError):
+        raise PayloadError(
+            "body", "is not acceptable JSON (too large or too deeply nested)"
+        ) from None
     if not isinstance(data, dict):
         raise PayloadError("body", "must be a JSON object")
     return data

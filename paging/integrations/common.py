@@ -1,4 +1,4 @@
-"""Small parsing helpers the formats share: timestamps, severities, typed field access."""
+"""Small parsing helpers the formats share: JSON bodies, timestamps, severities, typed fields."""
 
 import datetime as dt
 import re
@@ -7,10 +7,12 @@ from typing import Any
 from paging.integrations.base import SEVERITIES, PayloadError
 
 # Go (Alertmanager, Grafana) writes RFC 3339 with up to nine fractional digits; Python's
-# fromisoformat takes at most six, so the fraction is trimmed before parsing.
+# fromisoformat takes at most six, so the fraction is trimmed before parsing. ASCII only:
+# `\d` would otherwise accept other scripts' digits.
 _RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
 )
+MAX_URL = 8192
 # Go's zero time: Alertmanager's endsAt while an alert fires.
 ZERO_TIME_PREFIX = "0001-01-01T00:00:00"
 
@@ -70,7 +72,7 @@ def timestamp(value: object, field: str) -> dt.datetime | None:
         raise PayloadError(field, "must be an RFC 3339 timestamp string")
     if value.startswith(ZERO_TIME_PREFIX):
         return None
-    match = _RFC3339.match(value.strip())
+    match = _RFC3339.fullmatch(value.strip())
     if match is None:
         raise PayloadError(field, f"is not an RFC 3339 timestamp: {value[:40]!r}")
     date, time, fraction, zone = match.groups()
@@ -78,9 +80,10 @@ def timestamp(value: object, field: str) -> dt.datetime | None:
     zone = "+00:00" if zone in "Zz" else zone
     try:
         parsed = dt.datetime.fromisoformat(f"{date}T{time}{fraction}{zone}")
-    except ValueError:
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        # Month 13, hour 25, or year 1 / 9999 pushed out of range by the offset.
         raise PayloadError(field, f"is not a valid date-time: {value[:40]!r}") from None
-    return parsed.astimezone(dt.UTC)
 
 
 def obj(data: dict[str, Any], name: str, field: str, *, required: bool = False) -> dict:
@@ -112,3 +115,15 @@ def text(data: dict[str, Any], name: str, field: str, *, limit: int = 4096) -> s
     if not isinstance(value, str):
         raise PayloadError(field, "must be a string")
     return value[:limit]
+
+
+def web_link(data: dict[str, Any], name: str, field: str, label: str) -> dict[str, str] | None:
+    """Return `data[name]` as a link labelled `label` if it is an http(s) URL, else None.
+
+    Other schemes (javascript:, data:) are dropped, since these links end up as hrefs in the UI,
+    and so are URLs too long to keep whole: a cut URL leads nowhere.
+    """
+    href = text(data, name, field, limit=MAX_URL + 1).strip()
+    if len(href) > MAX_URL or not href.lower().startswith(("http://", "https://")):
+        return None
+    return {"href": href, "text": label}

@@ -1,8 +1,16 @@
 """Grafana Alerting webhook contact point: Alertmanager's payload plus Grafana's extras.
 
 Grafana adds `title`, `state`, `message`, `orgId`, and per alert `dashboardURL`, `panelURL`,
-`silenceURL`, `values`; grouping works as for Alertmanager. With a signing secret set on the
-integration, the body must carry Grafana's HMAC-SHA256 signature (hex) in the configured header.
+`silenceURL`, `imageURL`, `values`; grouping works as for Alertmanager. The group event's summary
+is Grafana's rendered `title`. Per-alert `values` stay in each alert's raw payload.
+
+With a signing secret on the integration, the body must carry Grafana's HMAC-SHA256 signature
+(lowercase hex) in the configured header; with a timestamp header configured too, Grafana signs
+`timestamp + ":" + body` and sends the Unix timestamp in that header. How old the timestamp is
+is not checked here: a parser reads no clock.
+
+Grafana's legacy (pre-unified alerting) webhook, one rule per request with `ruleName` and
+`state`, is accepted too, as one event keyed by the rule.
 """
 
 import hashlib
@@ -10,17 +18,66 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from paging.integrations.alertmanager import group_events
-from paging.integrations.base import Event, SignatureError, load_json_object
-from paging.integrations.common import text
+from paging.integrations.alertmanager import (
+    GROUP_DETAILS,
+    Flavor,
+    group_details,
+    group_events,
+    stable_key,
+)
+from paging.integrations.base import Event, PayloadError, SignatureError, load_json_object
+from paging.integrations.common import severity_from, string_map, text, web_link
 
 DEFAULT_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
-ALERT_LINKS = {"dashboardURL": "Dashboard", "panelURL": "Panel", "silenceURL": "Silence"}
+# What Grafana sends when its Header setting is left blank, despite the placeholder above.
+BLANK_SIGNATURE_HEADER = "X-Grafana-Alert-Signature"
+GRAFANA = Flavor(
+    source="Grafana",
+    details=(*GROUP_DETAILS, "title", "state", "message", "orgId"),
+    alert_links={
+        "generatorURL": "Source",
+        "dashboardURL": "Dashboard",
+        "panelURL": "Panel",
+        "silenceURL": "Silence",
+        "imageURL": "Image",
+    },
+)
+LEGACY_STATES = {"alerting": "trigger", "no_data": "trigger", "ok": "resolve"}
+LEGACY_DETAILS = (
+    "ruleId",
+    "ruleName",
+    "state",
+    "message",
+    "orgId",
+    "dashboardId",
+    "panelId",
+    "tags",
+    "evalMatches",
+)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
+    # Django's request.headers ignores case; a plain dict (tests, other callers) does not.
     wanted = name.lower()
     return next((v for k, v in headers.items() if k.lower() == wanted), "")
+
+
+def _signature(headers: Mapping[str, str], options: Mapping[str, Any]) -> tuple[str, str]:
+    name = options.get("hmac_header") or DEFAULT_SIGNATURE_HEADER
+    given = _header(headers, name)
+    if not given and name.lower() == DEFAULT_SIGNATURE_HEADER.lower():
+        given = _header(headers, BLANK_SIGNATURE_HEADER)
+    return name, given.strip().lower().removeprefix("sha256=")
+
+
+def _signed_bytes(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> bytes:
+    name = options.get("hmac_timestamp_header")
+    if not name:
+        return body
+    stamp = _header(headers, name).strip()
+    if not stamp.isascii() or not stamp.isdigit():
+        raise SignatureError(f"the {name} header is missing or not a Unix timestamp")
+    return stamp.encode() + b":" + body
 
 
 def verify(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> None:
@@ -28,24 +85,62 @@ def verify(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) 
     secret = options.get("hmac_secret")
     if not secret:
         return
-    name = options.get("hmac_header") or DEFAULT_SIGNATURE_HEADER
-    given = _header(headers, name).strip().lower().removeprefix("sha256=")
+    name, given = _signature(headers, options)
     if not given:
         raise SignatureError(f"the {name} header is missing")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given, expected):
+    signed = _signed_bytes(body, headers, options)
+    expected = hmac.new(str(secret).encode(), signed, hashlib.sha256).hexdigest()
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and headers may hold anything.
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise SignatureError(f"the {name} header does not match the body")
+
+
+def _title(data: dict[str, Any]) -> str:
+    # Grafana's default title template leaves double spaces (e.g. "[FIRING:2]  (blue)").
+    return " ".join(text(data, "title", "title", limit=4096).split())
+
+
+def _legacy_key(data: dict[str, Any]) -> str:
+    rule_id, org_id = data.get("ruleId"), data.get("orgId")
+    org = org_id if type(org_id) is int else 0
+    if type(rule_id) is int and rule_id > 0:  # `type is`: True is an int too
+        rule = str(rule_id)
+    else:
+        rule = text(data, "ruleName", "ruleName").strip()
+    if not rule:
+        raise PayloadError("ruleName", "is required when ruleId is absent")
+    return stable_key(f"grafana-rule:{org}:{rule}", "grafana-rule:")
+
+
+def legacy_event(data: dict[str, Any]) -> Event:
+    """Parse Grafana's legacy alert notification (one rule, `state` alerting/no_data/ok)."""
+    state = data.get("state")
+    if not isinstance(state, str) or state not in LEGACY_STATES:
+        raise PayloadError("state", f"must be one of {', '.join(LEGACY_STATES)}")
+    tags = string_map(data, "tags", "tags")
+    summary = _title(data) or text(data, "ruleName", "ruleName").strip() or "Grafana alert"
+    links = (
+        web_link(data, "ruleUrl", "ruleUrl", "Rule"),
+        web_link(data, "imageUrl", "imageUrl", "Image"),
+    )
+    return Event(
+        action=LEGACY_STATES[state],
+        summary=summary[:1024],
+        severity=severity_from(tags.get("severity")),
+        dedup_key=_legacy_key(data),
+        details=group_details(data, LEGACY_DETAILS),
+        links=tuple(link for link in links if link),
+    )
+
+
+def _is_legacy(data: dict[str, Any]) -> bool:
+    return "alerts" not in data and ("ruleName" in data or "ruleId" in data)
 
 
 def parse(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> list[Event]:
     """Return the events a Grafana notification describes, after checking its signature."""
     verify(body, headers, options)
     data = load_json_object(body)
-    title = text(data, "title", "title", limit=1024).strip()
-    return group_events(
-        data,
-        options,
-        title=title,
-        details=("title", "state", "message", "orgId"),
-        link_fields=ALERT_LINKS,
-    )
+    if _is_legacy(data):
+        return [legacy_event(data)]
+    return group_events(data, options, GRAFANA, title=_title(data))

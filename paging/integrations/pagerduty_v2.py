@@ -21,7 +21,7 @@ def routing_key(body: bytes) -> str | None:
     """Return the event's routing key, or None if the body has no string one."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     key = data.get("routing_key") if isinstance(data, dict) else None
     return key if isinstance(key, str) else None

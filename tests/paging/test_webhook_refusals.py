@@ -97,3 +97,24 @@ def test_database_fault_is_503_so_the_tool_retries(client, integration):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "retry" in response.json()["error"]
+
+
+def test_nan_huge_numbers_and_deep_nesting_are_400_not_500(client, integration):
+    for body in (
+        '{"summary": "x", "details": {"load": NaN}}',
+        '{"summary": "x", "details": {"n": ' + "9" * 5000 + "}}",
+        '{"summary": "x", "details": ' + "[" * 100000 + "]" * 100000 + "}",
+    ):
+        response = client.post(url(integration), body, content_type="application/json")
+        assert response.status_code == 400, body[:40]
+        assert response.json()["field"] == "body"
+    assert nothing_stored()
+
+
+def test_escaped_nul_is_stored_as_a_replacement_character(client, integration):
+    body = '{"summary": "disk\\u0000full", "dedup_key": "k\\u0000"}'
+
+    response = client.post(url(integration), body, content_type="application/json")
+
+    assert response.status_code == 202
+    assert Incident.objects.get().summary == "disk\ufffdfull"
