@@ -15,15 +15,15 @@ MAX_DEDUP_KEY = 255
 
 def _text(data: dict[str, Any], name: str, *, limit: int, required: bool = False) -> str:
     value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise PayloadError(name, "is required")
-        return ""
-    if not isinstance(value, str):
+    if value is not None and not isinstance(value, str):
         raise PayloadError(name, "must be a string")
+    # Stripped before the checks: a blank summary or key is as missing as an absent one.
+    value = (value or "").strip()
+    if not value and required:
+        raise PayloadError(name, "is required")
     if len(value) > limit:
         raise PayloadError(name, f"must be at most {limit} characters")
-    return value.strip()
+    return value
 
 
 def _choice(data: dict[str, Any], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -38,9 +38,19 @@ def _links(data: dict[str, Any]) -> tuple[dict[str, str], ...]:
     if not isinstance(links, list):
         raise PayloadError("links", "must be a list")
     for i, link in enumerate(links):
-        if not isinstance(link, dict) or not isinstance(link.get("href"), str):
+        href = link.get("href") if isinstance(link, dict) else None
+        if not isinstance(href, str) or not href.strip():
             raise PayloadError(f"links[{i}].href", "is required and must be a string")
-    return tuple({"href": x["href"], "text": str(x.get("text", x["href"]))} for x in links)
+    # Only web links: these become hrefs in the UI (javascript: and data: are dropped, not refused,
+    # so a page is never lost over a link).
+    web = ("http://", "https://")
+    return tuple(_link(link) for link in links if link["href"].strip().lower().startswith(web))
+
+
+def _link(link: dict[str, Any]) -> dict[str, str]:
+    href, text = link["href"].strip(), link.get("text")
+    # A missing, null or non-text title shows the URL, not "None".
+    return {"href": href, "text": text.strip() if isinstance(text, str) and text.strip() else href}
 
 
 def parse(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> list[Event]:

@@ -1,84 +1,129 @@
 """PagerDuty Events API v2 (`POST /v2/enqueue`), so any Events API client works unchanged.
 
-Validation follows PagerDuty's: every problem is listed at once. One leniency: a summary longer
-than 1024 characters is cut rather than refused, since refusing would drop a page.
+Validation follows PagerDuty's, in its words where they are known: every problem is listed at
+once. One leniency: PagerDuty refuses a summary longer than 1024 characters, but here it is cut,
+since refusing would drop a page (Alertmanager and most clients cut it themselves anyway).
+
+Links and `client_url` become links only when they are http(s) URLs: they end up as hrefs in the
+UI. The routing key is checked for its length only: our keys are URL-safe, not alphanumeric.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from paging.integrations.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
+from paging.integrations.common import web_link
 
 ROUTING_KEY_LENGTH = 32
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
-MAX_FIELD = 1024
+MAX_SOURCE = 1024
+MAX_LINK_TEXT = 1024
 OPTIONAL_TEXT = ("component", "group", "class", "timestamp")
+OPTIONAL_ENVELOPE_TEXT = ("client", "client_url")
+# PagerDuty's own words (as its 400 answers quote them), so searching an error finds answers.
+BAD_ROUTING_KEY_LENGTH = (
+    f"Length of 'routing_key' is incorrect (should be {ROUTING_KEY_LENGTH} characters)"
+)
+BAD_SEVERITY = (
+    "'payload.severity' is invalid "
+    "(must be one of the following: 'critical', 'warning', 'error' or 'info')"
+)
+BAD_ACTION = (
+    "'event_action' is invalid "
+    "(must be one of the following: 'trigger', 'acknowledge' or 'resolve')"
+)
+
+Problem = tuple[str, str]  # (dotted field, PagerDuty-style message)
 
 
 def routing_key(body: bytes) -> str | None:
     """Return the event's routing key, or None if the body has no string one."""
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        data = load_json_object(body)
+    except PayloadError:
         return None
-    key = data.get("routing_key") if isinstance(data, dict) else None
+    key = data.get("routing_key")
     return key if isinstance(key, str) else None
 
 
 def _blank(value: object) -> bool:
-    return not isinstance(value, str) or not value.strip()
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _envelope_errors(data: dict[str, Any]) -> list[tuple[str, str]]:
-    errors = []
-    key, action = data.get("routing_key"), data.get("event_action")
-    if _blank(key):
-        errors.append(("routing_key", "'routing_key' is missing or blank"))
-    elif len(key) != ROUTING_KEY_LENGTH:
-        errors.append(("routing_key", "Length of 'routing_key' is incorrect (should be 32)"))
+def _text_problem(value: object, name: str) -> Problem | None:
+    """Return the problem with a required string field, if any."""
+    if _blank(value):
+        return (name, f"'{name}' is missing or blank")
+    if not isinstance(value, str):
+        return (name, f"'{name}' must be a string")
+    return None
+
+
+def _routing_key_problems(key: object) -> list[Problem]:
+    problem = _text_problem(key, "routing_key")
+    if problem:
+        return [problem]
+    if isinstance(key, str) and len(key) != ROUTING_KEY_LENGTH:
+        return [("routing_key", BAD_ROUTING_KEY_LENGTH)]
+    return []
+
+
+def _action_problems(action: object) -> list[Problem]:
+    if _blank(action):
+        return [("event_action", "'event_action' is missing or blank")]
     if action not in ACTIONS:
-        errors.append(
-            (
-                "event_action",
-                "'event_action' is invalid (must be one of trigger, acknowledge, resolve)",
-            )
-        )
-    dedup = data.get("dedup_key")
+        return [("event_action", BAD_ACTION)]
+    return []
+
+
+def _dedup_key_problems(dedup: object, action: object) -> list[Problem]:
     if dedup is not None and not isinstance(dedup, str):
-        errors.append(("dedup_key", "'dedup_key' must be a string"))
-    elif isinstance(dedup, str) and len(dedup) > MAX_DEDUP_KEY:
-        errors.append(("dedup_key", f"Length of 'dedup_key' must be at most {MAX_DEDUP_KEY}"))
-    elif action in ("acknowledge", "resolve") and _blank(dedup):
-        errors.append(("dedup_key", f"'dedup_key' is required to {action}"))
-    return errors
+        return [("dedup_key", "'dedup_key' must be a string")]
+    if dedup is not None and len(dedup) > MAX_DEDUP_KEY:
+        message = f"Length of 'dedup_key' must be less than or equal to {MAX_DEDUP_KEY}"
+        return [("dedup_key", message)]
+    if action in ("acknowledge", "resolve") and _blank(dedup):
+        # Without a key there is nothing to act on; a trigger gets one generated instead.
+        return [("dedup_key", f"'dedup_key' is required to {action}")]
+    return []
 
 
-def _payload_errors(payload: object) -> list[tuple[str, str]]:
+def _severity_problems(severity: object) -> list[Problem]:
+    if _blank(severity):
+        return [("payload.severity", "'payload.severity' is missing or blank")]
+    if severity not in SEVERITIES:  # case matters to PagerDuty too: "Critical" is refused
+        return [("payload.severity", BAD_SEVERITY)]
+    return []
+
+
+def _payload_problems(payload: object) -> list[Problem]:
     if not isinstance(payload, dict):
         return [("payload", "'payload' is missing or not an object")]
-    errors = []
-    for name in ("summary", "source"):
-        if _blank(payload.get(name)):
-            errors.append((f"payload.{name}", f"'payload.{name}' is missing or blank"))
-    if isinstance(payload.get("source"), str) and len(payload["source"]) > MAX_FIELD:
-        errors.append(("payload.source", f"Length of 'payload.source' must be at most {MAX_FIELD}"))
-    if payload.get("severity") not in SEVERITIES:
-        errors.append(
-            (
-                "payload.severity",
-                f"'payload.severity' is invalid (must be one of {', '.join(SEVERITIES)})",
-            )
-        )
-    for name in OPTIONAL_TEXT:
-        value = payload.get(name)
-        if value is not None and not isinstance(value, str):
-            errors.append((f"payload.{name}", f"'payload.{name}' must be a string"))
-    return errors
+    problems = [
+        problem
+        for name in ("summary", "source")
+        if (problem := _text_problem(payload.get(name), f"payload.{name}"))
+    ]
+    source = payload.get("source")
+    if isinstance(source, str) and len(source) > MAX_SOURCE:
+        message = f"Length of 'payload.source' must be less than or equal to {MAX_SOURCE}"
+        problems.append(("payload.source", message))
+    problems += _severity_problems(payload.get("severity"))
+    return problems + _optional_text_problems(payload, OPTIONAL_TEXT, "payload.")
 
 
-def _list_errors(data: dict[str, Any], name: str, required: str) -> list[tuple[str, str]]:
+def _optional_text_problems(
+    data: dict[str, Any], names: tuple[str, ...], prefix: str = ""
+) -> list[Problem]:
+    return [
+        (f"{prefix}{name}", f"'{prefix}{name}' must be a string")
+        for name in names
+        if data.get(name) is not None and not isinstance(data[name], str)
+    ]
+
+
+def _list_problems(data: dict[str, Any], name: str, required: str) -> list[Problem]:
     items = data.get(name)
     if items is None:
         return []
@@ -87,18 +132,20 @@ def _list_errors(data: dict[str, Any], name: str, required: str) -> list[tuple[s
     return [
         (f"{name}[{i}].{required}", f"'{name}[{i}].{required}' is missing or blank")
         for i, item in enumerate(items)
-        if not isinstance(item, dict) or _blank(item.get(required))
+        if not isinstance(item, dict) or _text_problem(item.get(required), name) is not None
     ]
 
 
-def _validate(data: dict[str, Any]) -> None:
-    errors = _envelope_errors(data)
-    if data.get("event_action") == "trigger":
-        errors += _payload_errors(data.get("payload"))
-    errors += _list_errors(data, "links", "href") + _list_errors(data, "images", "src")
-    if errors:
-        field, message = errors[0]
-        raise PayloadError(field, message, errors=[m for _, m in errors])
+def _problems(data: dict[str, Any]) -> list[Problem]:
+    """Return every problem with a decoded event, in PagerDuty's words; [] if it is valid."""
+    action = data.get("event_action")
+    found = _routing_key_problems(data.get("routing_key")) + _action_problems(action)
+    found += _dedup_key_problems(data.get("dedup_key"), action)
+    if action == "trigger":
+        # Acknowledge and resolve need no payload; Alertmanager sends one anyway, unchecked here.
+        found += _payload_problems(data.get("payload"))
+    found += _list_problems(data, "links", "href") + _list_problems(data, "images", "src")
+    return found + _optional_text_problems(data, OPTIONAL_ENVELOPE_TEXT)
 
 
 def _details(data: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -111,22 +158,32 @@ def _details(data: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _link(link: dict[str, Any], where: str) -> dict[str, str] | None:
+    text = link.get("text")
+    label = text.strip() if isinstance(text, str) and text.strip() else link["href"].strip()
+    return web_link(link, "href", where, label[:MAX_LINK_TEXT])
+
+
+def _client_link(data: dict[str, Any]) -> dict[str, str] | None:
+    client = (data.get("client") or "").strip()
+    url = (data.get("client_url") or "").strip()
+    return web_link(data, "client_url", "client_url", client[:MAX_LINK_TEXT] or url)
+
+
 def _links(data: dict[str, Any]) -> tuple[dict[str, str], ...]:
-    links = [
-        {"href": link["href"], "text": str(link.get("text") or link["href"])}
-        for link in data.get("links") or []
-    ]
-    if isinstance(data.get("client_url"), str) and data["client_url"]:
-        client = data.get("client") if isinstance(data.get("client"), str) else ""
-        links.append({"href": data["client_url"], "text": client or data["client_url"]})
-    return tuple(links)
+    found = [_link(link, f"links[{i}].href") for i, link in enumerate(data.get("links") or [])]
+    found.append(_client_link(data))
+    return tuple(link for link in found if link)
 
 
 def parse(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> list[Event]:
     """Return the one event an Events API v2 body describes."""
     data = load_json_object(body)
-    _validate(data)
-    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+    found = _problems(data)
+    if found:
+        field, message = found[0]
+        raise PayloadError(field, message, errors=[message for _, message in found])
+    payload = data["payload"] if isinstance(data.get("payload"), dict) else {}
     summary = payload.get("summary") if isinstance(payload.get("summary"), str) else ""
     severity = payload.get("severity")
     return [

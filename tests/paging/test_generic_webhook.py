@@ -109,3 +109,15 @@ def test_integration_url_is_built_on_public_url(integration, settings):
     settings.PUBLIC_URL = "https://oncall.example.com"
 
     assert integration.url == f"https://oncall.example.com/integrations/{integration.key}/"
+
+
+def test_only_web_links_are_kept(client, integration):
+    links = [
+        {"href": "https://grafana.example.com/d/x", "text": "Dashboard"},
+        {"href": "javascript:alert(1)", "text": "evil"},
+    ]
+    post(client, integration, {"summary": "x", "links": links})
+
+    assert Incident.objects.get().links == [
+        {"href": "https://grafana.example.com/d/x", "text": "Dashboard"}
+    ]

@@ -226,11 +226,12 @@ def test_pagerduty_reports_every_problem_at_once():
         parse("pagerduty_v2", body)
 
     assert error.value.errors == [
-        "Length of 'routing_key' is incorrect (should be 32)",
-        "Length of 'dedup_key' must be at most 255",
+        "Length of 'routing_key' is incorrect (should be 32 characters)",
+        "Length of 'dedup_key' must be less than or equal to 255",
         "'payload.summary' is missing or blank",
         "'payload.source' is missing or blank",
-        "'payload.severity' is invalid (must be one of critical, error, warning, info)",
+        "'payload.severity' is invalid (must be one of the following: "
+        "'critical', 'warning', 'error' or 'info')",
     ]
 
 
