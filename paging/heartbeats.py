@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from paging.actions import incident_resolve
@@ -40,20 +41,28 @@ def _missed(integration: Integration) -> Event:
     return Event(action="trigger", summary=summary, dedup_key=dedup_key(integration))
 
 
+def _last_reported(beats: list[Integration]) -> dict[tuple[int, str], dt.datetime]:
+    """Return when each heartbeat's latest incident opened, keyed by (service, dedup key)."""
+    found = (
+        Incident.objects.filter(dedup_key__in=[dedup_key(b) for b in beats])
+        .values("service_id", "dedup_key")
+        .annotate(last=Max("created_at"))
+    )
+    return {(row["service_id"], row["dedup_key"]): row["last"] for row in found}
+
+
 def heartbeats_check() -> int:
     """Open an incident for each heartbeat that missed its deadline; return how many."""
     now = timezone.now()
     beats = Integration.objects.filter(kind=IntegrationKind.HEARTBEAT, enabled=True)
+    overdue = [b for b in beats.select_related("service") if _overdue(b, now)]
+    reported = _last_reported(overdue) if overdue else {}
     opened = 0
-    for integration in beats.select_related("service"):
-        if not _overdue(integration, now):
-            continue
+    for integration in overdue:
         # One incident per silence: once resolved by hand it stays resolved until the next ping.
         since = integration.last_ping_at or integration.created_at
-        reported = Incident.objects.filter(
-            service=integration.service, dedup_key=dedup_key(integration), created_at__gte=since
-        ).exists()
-        if not reported:
+        last = reported.get((integration.service_id, dedup_key(integration)))
+        if last is None or last < since:
             alert_ingest(integration=integration, event=_missed(integration), payload={})
             opened += 1
     return opened

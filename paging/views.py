@@ -5,6 +5,7 @@ Every refusal is a JSON 4xx naming the problem, and stores nothing. Monitoring t
 """
 
 import dataclasses
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -75,6 +76,7 @@ def _store(integration: Integration, events: list[Event], body: bytes) -> list[i
 def _guarded(handler: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
     """Turn refusals into their JSON answer and database faults into a 503 to retry."""
 
+    @functools.wraps(handler)
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:
             return handler(request, *args, **kwargs)
@@ -85,8 +87,6 @@ def _guarded(handler: Callable[..., JsonResponse]) -> Callable[..., JsonResponse
             body = {"error": "temporarily unable to store the alert; retry"}
             return JsonResponse(body, status=503, headers={"Retry-After": "5"})
 
-    view.__name__ = view.__qualname__ = handler.__name__
-    view.__doc__ = handler.__doc__
     return csrf_exempt(view)
 
 

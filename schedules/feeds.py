@@ -30,10 +30,13 @@ class FeedShift:
     shift: Shift
 
 
+def _today(now: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+
+
 def window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Return the feed's window: 30 days back to a year ahead, on whole UTC days."""
-    today = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
-    return today - BACK, today + AHEAD
+    return _today(now) - BACK, _today(now) + AHEAD
 
 
 # Shifts are computed this far beyond the window so that those crossing its edges keep their true
@@ -106,7 +109,7 @@ def feed_ics(feed: CalendarFeed, now: dt.datetime) -> bytes:
     calendar.add("x-wr-calname", feed_name(feed))
     calendar.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
-    stamp = window(now)[0] + BACK  # today's start: stable all day
+    stamp = _today(now)  # stable all day, like the rest of the body
     for item in items:
         calendar.add_component(_event(item, names, stamp))
     return calendar.to_ical()

@@ -29,8 +29,5 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
     wanted = {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}
     if etag in wanted or "*" in wanted:
-        response = HttpResponseNotModified()
-        for name, value in headers.items():
-            response[name] = value
-        return response
+        return HttpResponseNotModified(headers=headers)
     return HttpResponse(body, content_type="text/calendar; charset=utf-8", headers=headers)

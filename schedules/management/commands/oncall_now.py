@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.models import Schedule
-from schedules.resolver import oncall_at, shifts
+from schedules.resolver import shifts
 
 
 def _instant(raw: str | None) -> dt.datetime:
@@ -38,12 +38,12 @@ class Command(BaseCommand):
             self.stdout.write(self._line(item, instant))
 
     def _line(self, schedule: Schedule, instant: dt.datetime) -> str:
-        data = schedule.snapshot(instant, instant + dt.timedelta(days=1))
-        people = oncall_at(data, instant)
-        if not people:
+        horizon = instant + dt.timedelta(days=1)
+        found = shifts(schedule.snapshot(instant, horizon), instant, horizon)
+        if not found or found[0].start != instant:
             return f"{schedule.name}: nobody"
-        person = User.objects.get(pk=people[0])
-        (current, *_) = shifts(data, instant, instant + dt.timedelta(days=1))
+        current = found[0]
+        person = User.objects.get(pk=current.person)
         until = current.end.astimezone(instant.tzinfo)
-        more = "" if current.end < instant + dt.timedelta(days=1) else " or later"
+        more = "" if current.end < horizon else " or later"
         return f"{schedule.name}: {person} (until {until:%Y-%m-%d %H:%M %Z}{more})"
