@@ -1,4 +1,4 @@
-"""The escalation engine: advance due incidents, deliver due notifications, sweep lost work.
+"""The escalation engine: advance due incidents and sweep lost work (delivery: `delivery.py`).
 
 Each function claims its row first (`SELECT … FOR UPDATE SKIP LOCKED` or a conditional UPDATE),
 so any number of workers, retried tasks and the sweeper can race without paging anyone twice.
@@ -6,20 +6,16 @@ so any number of workers, retried tasks and the sweeper can race without paging 
 
 import datetime as dt
 import logging
-import time
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Position, plan
 from paging.actions import timeline_add
-from paging.channels import DeliveryError, channel_for
+from paging.delivery import notification_body
 from paging.heartbeats import heartbeats_check
-from paging.messages import sms_page
 from paging.models import (
     ContactMethod,
     Incident,
@@ -27,7 +23,6 @@ from paging.models import (
     Notification,
     NotificationRule,
     NotificationStatus,
-    ReplyCode,
 )
 from paging.queue import enqueue, enqueue_on_commit
 from schedules.resolver import oncall_at
@@ -62,35 +57,6 @@ def person_rules(user: User) -> list[tuple[str, ContactMethod, dt.timedelta]]:
     return [(f"c{c.pk}", c, dt.timedelta(0)) for c in ContactMethod.objects.filter(user=user)]
 
 
-def reply_code(*, phone: str, incident: Incident) -> int:
-    """Return the SMS reply code of `incident` for `phone`: the smallest one free there."""
-    for _ in range(10):
-        held = ReplyCode.objects.filter(phone=phone)
-        mine = held.filter(incident=incident).first()
-        if mine is not None:
-            return mine.code
-        used = set(held.values_list("code", flat=True))
-        code = next(n for n in range(1, len(used) + 2) if n not in used)
-        try:
-            with transaction.atomic():
-                ReplyCode.objects.create(phone=phone, code=code, incident=incident)
-            return code
-        except IntegrityError:
-            continue  # another worker took that code for another incident; look again
-    raise RuntimeError(f"no free reply code for incident {incident.pk}")
-
-
-def _body(incident: Incident, method: ContactMethod) -> str:
-    code = reply_code(phone=method.address, incident=incident)
-    return sms_page(
-        number=incident.pk,
-        severity=incident.severity,
-        service=incident.service.name,
-        summary=incident.summary,
-        code=code,
-    )
-
-
 def _page_person(incident: Incident, user: User, position: Position, now: dt.datetime) -> list:
     """Write the person's notifications for this tier; return the new ones."""
     created = []
@@ -105,7 +71,7 @@ def _page_person(incident: Incident, user: User, position: Position, now: dt.dat
                 "kind": method.kind,
                 "address": method.address,
                 "due_at": now + delay,
-                "body": _body(incident, method),
+                "body": notification_body(incident, method),
             },
         )
         if new:
@@ -178,59 +144,6 @@ def incident_escalate(incident_id: int) -> list[int]:
     if incident.escalation_due_at is not None:
         enqueue_on_commit("paging.escalate", incident.pk, eta=incident.escalation_due_at)
     return [n.pk for n in notifications]
-
-
-def _claim(notification_id: int) -> Notification | None:
-    """Mark a due pending notification as sending; return it, or None if it is not ours."""
-    now = timezone.now()
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=NotificationStatus.PENDING, due_at__lte=now
-    ).update(status=NotificationStatus.SENDING, attempts=F("attempts") + 1, sent_at=now)
-    if not claimed:
-        return None
-    return Notification.objects.select_related("incident__service", "user").get(pk=notification_id)
-
-
-def _finish(notification: Notification, **fields: object) -> None:
-    for name, value in fields.items():
-        setattr(notification, name, value)
-    notification.save(update_fields=list(fields))
-
-
-def _failed(notification: Notification, error: DeliveryError) -> None:
-    """Retry a transient failure with backoff, or fail for good."""
-    attempts = notification.attempts
-    if not error.permanent and attempts < settings.PAGING_DELIVERY_MAX_ATTEMPTS:
-        retry_at = timezone.now() + dt.timedelta(seconds=min(2**attempts, 60))
-        _finish(notification, status=NotificationStatus.PENDING, due_at=retry_at, error=str(error))
-        enqueue("paging.deliver", notification.pk, eta=retry_at)
-        return
-    _finish(notification, status=NotificationStatus.FAILED, error=str(error))
-    what = f"{notification.get_kind_display()} to {notification.user}"
-    timeline_add(incident=notification.incident, kind="failed", message=f"{what} failed: {error}")
-
-
-def notification_deliver(notification_id: int) -> str:
-    """Send one due notification through its channel; return what happened."""
-    notification = _claim(notification_id)
-    if notification is None:
-        return "skipped"
-    if notification.incident.status != IncidentStatus.TRIGGERED:
-        _finish(notification, status=NotificationStatus.CANCELLED)
-        return "cancelled"
-    started = time.monotonic()
-    try:
-        provider_id = channel_for(notification.kind).send(notification)
-    except DeliveryError as error:
-        _failed(notification, error)
-        return "failed"
-    duration = int((time.monotonic() - started) * 1000)
-    _finish(
-        notification, status=NotificationStatus.SENT, provider_id=provider_id, duration_ms=duration
-    )
-    what = f"{notification.get_kind_display()} sent to {notification.user}"
-    timeline_add(incident=notification.incident, kind="notified", message=what)
-    return "sent"
 
 
 def sweep() -> dict[str, int]:

@@ -43,12 +43,54 @@ class Service(models.Model):
         "alert-storm incident (0: never fold).",
     )
     storm_window = models.DurationField(default=dt.timedelta(minutes=5))
+    ack_timeout = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="An acknowledged incident still open this long after its acknowledgement "
+        "returns to triggered and escalation restarts at Level 1 (blank: never).",
+    )
+    auto_resolve_after = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="Resolve an open incident that has had no new alert for this long "
+        "(blank: never).",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class MaintenanceWindow(models.Model):
+    """A span in which the service's incidents are recorded but nobody is paged."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["service", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        span = f"{self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.service}: maintenance {span}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The window must end after it starts."})
 
 
 class IntegrationKind(models.TextChoices):

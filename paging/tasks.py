@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from paging import engine
+from paging import delivery, engine
 
 
 @shared_task(name="paging.escalate")
@@ -14,7 +14,7 @@ def escalate(incident_id: int) -> None:
 @shared_task(name="paging.deliver")
 def deliver(notification_id: int) -> str:
     """Send one due notification."""
-    return engine.notification_deliver(notification_id)
+    return delivery.notification_deliver(notification_id)
 
 
 @shared_task(name="paging.sweep")

@@ -7,7 +7,8 @@ import time_machine
 from django.utils import timezone
 
 from paging.actions import incident_acknowledge
-from paging.engine import incident_escalate, notification_deliver, sweep
+from paging.delivery import notification_deliver
+from paging.engine import incident_escalate, sweep
 from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Incident, Notification, NotificationRule

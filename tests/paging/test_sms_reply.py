@@ -4,7 +4,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from paging.actions import incident_resolve
-from paging.engine import incident_escalate, notification_deliver
+from paging.delivery import notification_deliver
+from paging.engine import incident_escalate
 from paging.models import Incident, Notification
 from tests.factories import ServiceFactory
 from tests.paging.test_escalation_engine import timeline, trigger
