@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from oncall import routing
 from oncall.env import env_bool, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,9 +37,14 @@ INSTALLED_APPS = [
     "schedules",
     "escalation",
     "paging",
+    "oncall.apps.OncallConfig",
 ]
 
 MIDDLEWARE = [
+    # Probes first: orchestrators call them by pod IP over plain HTTP (no host check, no redirect).
+    "oncall.health.ProbeMiddleware",
+    "oncall.requestid.RequestIdMiddleware",
+    "oncall.metrics.AlertMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,6 +163,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The console channel prints pages; let them reach the terminal as they are.
 CELERY_WORKER_REDIRECT_STDOUTS = False
+# One queue per kind of work (oncall/routing.py); a worker without -Q consumes them all.
+CELERY_TASK_QUEUES = routing.QUEUES
+CELERY_TASK_DEFAULT_QUEUE = routing.DEFAULT_QUEUE
+CELERY_TASK_ROUTES = ("oncall.routing.route",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 10, minimum=1)
 
@@ -190,18 +200,38 @@ SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# plain: one readable line per record; json: one JSON object per line (log collectors).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT: {LOG_FORMAT!r} must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "oncall.logs.RedactSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"request_id": {"()": "oncall.requestid.RequestIdFilter"}},
+    "formatters": {
+        # Both formatters redact secrets and phone numbers in the finished line (oncall/logs.py).
+        "plain": {
+            "()": "oncall.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "oncall.logs.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -211,8 +241,17 @@ LOGGING = {
         # One line per task run (the sweeper runs every few seconds) is noise; failures still log.
         "celery.app.trace": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # One line per request; quiet it with LOG_ACCESS=false behind a proxy that logs.
+        "oncall.access": {"level": "INFO" if env_bool("LOG_ACCESS", True) else "WARNING"},
     },
 }
+
+# --- Metrics ----------------------------------------------------------------------------------
+# Bearer token that /metrics requires; empty: open (keep /metrics off the public ingress).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# A port on which each Celery worker serves its own metrics (workers on hosts without a web
+# process); 0: off. Within one host, PROMETHEUS_MULTIPROC_DIR shares them with /metrics instead.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 
 # --- Paging -----------------------------------------------------------------------------------
 # How many times a transient provider failure is retried before the notification fails.

@@ -1,0 +1,56 @@
+"""Celery task routing: one queue per kind of work, so a slow channel cannot delay another.
+
+Routes go by task name (callers never name a queue): ingestion follow-ups, escalation (and the
+sweeper), and delivery per channel, the channel read from the notification being delivered.
+A worker started without `-Q` consumes every queue listed here (`make run`, the tests); deploy/
+runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from `-Q deliver.email`.
+"""
+
+from kombu import Queue
+
+DEFAULT_QUEUE = "celery"
+INGEST_QUEUE = "ingest"
+ESCALATION_QUEUE = "escalation"
+CHANNELS = ("sms", "voice", "email")
+QUEUE_NAMES = (
+    INGEST_QUEUE,
+    ESCALATION_QUEUE,
+    *(f"deliver.{c}" for c in CHANNELS),
+    DEFAULT_QUEUE,
+)
+QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
+
+
+def delivery_queue(notification_id: object) -> str:
+    """Return the delivery queue of the notification's channel (SMS when it is gone)."""
+    from paging.models import Notification
+
+    kind = Notification.objects.filter(pk=notification_id).values_list("kind", flat=True).first()
+    return f"deliver.{kind}" if kind in CHANNELS else "deliver.sms"
+
+
+def route(name: str, args: tuple, kwargs: dict, options: dict, task=None, **kw) -> dict | None:
+    """Return the queue for task `name` (Celery's router interface)."""
+    if name.startswith("paging.deliver"):
+        return {"queue": delivery_queue(args[0] if args else kwargs.get("notification_id"))}
+    if name.startswith(("paging.escalate", "paging.sweep")):
+        return {"queue": ESCALATION_QUEUE}
+    if name.startswith(("paging.ingest", "paging.heartbeat", "paging.alert")):
+        return {"queue": INGEST_QUEUE}
+    return None
+
+
+def queue_depths() -> dict[str, int]:
+    """Return how many messages wait in each queue (Redis broker; empty otherwise)."""
+    from celery import current_app
+
+    if not current_app.conf.broker_url.startswith(("redis://", "rediss://")):
+        return {}
+    with current_app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        # kombu keeps priority levels in sibling lists named <queue>\x06\x16<priority>.
+        sep = "\x06\x16"
+        return {
+            name: sum(client.llen(key) for key in [name, *(f"{name}{sep}{p}" for p in (3, 6, 9))])
+            for name in QUEUE_NAMES
+        }
