@@ -15,6 +15,8 @@ keepalive = 5
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # The app logs one access line per request itself, with the secrets in URLs redacted.
 accesslog = None
+# No control socket: several instances on one host would fight over its path.
+control_socket_disable = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
 
@@ -24,3 +26,36 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def _logconfig() -> dict:
+    """Gunicorn's own lines (start, worker exits) in the same format as the app's."""
+    json_format = os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json"
+    formatter = (
+        {"()": "oncall.logs.JsonFormatter"}
+        if json_format
+        else {
+            "()": "oncall.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"oncall": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "oncall",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        },
+    }
+
+
+logconfig_dict = _logconfig()

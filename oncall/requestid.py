@@ -43,7 +43,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _current.set(_incoming(request))
+        request.request_id = _incoming(request)
+        token = _current.set(request.request_id)
         started = time.monotonic()
         try:
             response = self.get_response(request)
@@ -64,7 +65,9 @@ class RequestIdFilter(logging.Filter):
     """Stamp every log record with the current request id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _current.get()
+        # Django logs a 4xx/5xx answer after the middleware returned; it passes the request.
+        request = getattr(record, "request", None)
+        record.request_id = _current.get() or getattr(request, "request_id", "")
         return True
 
 

@@ -1,5 +1,6 @@
 """Settings for every mode, read from environment variables (see `.env.example`)."""
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -247,6 +248,13 @@ LOGGING = {
 }
 
 # --- Metrics ----------------------------------------------------------------------------------
+# Processes on one host that share this directory share their counts (oncall/metrics.py).
+# prometheus-client reads it itself and switches modes on its mere presence: empty means unset.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+else:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # Bearer token that /metrics requires; empty: open (keep /metrics off the public ingress).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 # A port on which each Celery worker serves its own metrics (workers on hosts without a web

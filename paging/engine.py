@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Position, plan
+from oncall import metrics
 from paging.actions import timeline_add
 from paging.delivery import notification_body
 from paging.heartbeats import heartbeats_check
@@ -130,6 +131,7 @@ def incident_escalate(incident_id: int) -> list[int]:
     )
     if incident is None:
         return []  # not due, not triggered, gone, or another worker holds it
+    metrics.escalation_ran(now - incident.escalation_due_at)
     policy = incident.service.escalation_policy
     tiers = list(policy.tiers.prefetch_related("users", "schedules")) if policy else []
     if not tiers:

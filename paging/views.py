@@ -118,6 +118,7 @@ def _parse(integration: Integration, request: HttpRequest, body: bytes) -> list[
 def integration_webhook(request: HttpRequest, key: str) -> JsonResponse:
     """Accept alerts (or a heartbeat ping) for the integration whose key is in the URL."""
     integration = _integration(key)
+    request.integration_kind = integration.kind  # for the alerts-received metric (oncall/metrics)
     if integration.kind == IntegrationKind.HEARTBEAT:
         _method(request, ("GET", "POST"))
         return _heartbeat(integration)

@@ -70,7 +70,7 @@ def test_compose_worker_pools_consume_every_queue_and_run_one_beat():
     workers = [
         s
         for s in services.values()
-        if s.get("command", [])[:4] == ["celery", "-A", "oncall", "worker"]
+        if s.get("command", [])[:5] == ["celery", "-A", "oncall", "--quiet", "worker"]
     ]
 
     consumed = set().union(*(queues_of(w["command"]) for w in workers))
@@ -79,7 +79,7 @@ def test_compose_worker_pools_consume_every_queue_and_run_one_beat():
     beats = [
         s
         for s in services.values()
-        if s.get("command", [])[:4] == ["celery", "-A", "oncall", "beat"]
+        if s.get("command", [])[:5] == ["celery", "-A", "oncall", "--quiet", "beat"]
     ]
     assert len(beats) == 1
 
