@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # environment says otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench rehearsal clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -38,6 +38,10 @@ format: install
 
 bench: install
 	$(PY) bench/run.py
+
+# Two web processes, three worker pools and beat; a worker killed and Redis restarted mid-run.
+rehearsal: install
+	$(PY) bench/rehearsal.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

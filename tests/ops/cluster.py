@@ -81,7 +81,8 @@ class Cluster:
             return process.wait(timeout=10)
 
     def close(self) -> None:
-        for name in reversed(list(self.processes)):  # the broker last
+        names = sorted(self.processes, key=lambda n: n.startswith("redis"))  # the broker last
+        for name in names:
             self.stop(name, timeout=30)
 
     def __enter__(self) -> "Cluster":
