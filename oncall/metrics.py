@@ -8,6 +8,7 @@ Gauges that describe shared state (incidents by state, queue depths) are read at
 """
 
 import datetime as dt
+import hmac
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -208,7 +209,8 @@ def scrape() -> bytes:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve `/metrics`; with METRICS_TOKEN set, only to `Authorization: Bearer <token>`."""
     token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+    given = request.headers.get("Authorization", "")
+    if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
     return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)
 
