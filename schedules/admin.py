@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import User
 from schedules import imports
 from schedules.models import (
+    CALENDAR_KINDS,
     CalendarFeed,
     Layer,
     LayerKind,
@@ -64,6 +65,14 @@ class ScheduleAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("preview",)
     inlines = [LayerInline, OverrideInline]
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Calendar layers added here are fetched now rather than at the next beat tick.
+        now = timezone.now()
+        new = form.instance.layers.filter(kind__in=CALENDAR_KINDS, calendar_checked_at=None)
+        for layer in new.select_related("schedule"):
+            imports.calendar_refresh(layer=layer, now=now)
 
     @admin.display(description="On call now and the next 14 days")
     def preview(self, schedule: Schedule) -> str:

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.db import connection
+from django.urls import reverse
 
 from oncall.celery import app
 from paging.models import HandoffNotice
@@ -167,3 +168,15 @@ def test_two_workers_at_once_send_one_sms(twilio, alice, bob):
 def test_beat_runs_the_handoff_task():
     app.loader.import_default_modules()
     assert "paging.handoff_notices" in {e["task"] for e in app.conf.beat_schedule.values()}
+
+
+def test_admin_lists_the_notices_sent(twilio, alice, bob, admin_client):
+    rota(alice, bob)
+    run_at(HANDOFF + dt.timedelta(seconds=5))
+
+    page = admin_client.get(reverse("admin:paging_handoffnotice_changelist")).content.decode()
+    notice = HandoffNotice.objects.get()
+    change = admin_client.get(reverse("admin:paging_handoffnotice_change", args=[notice.pk]))
+
+    assert "Alice Adams" in page and "sent" in page
+    assert "SMS mobile: SM" in change.content.decode()

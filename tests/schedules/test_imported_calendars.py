@@ -347,3 +347,33 @@ def inline_management() -> dict[str, int]:
             f"{prefix}-MAX_NUM_FORMS": 1000,
         }
     return out
+
+
+def test_a_feed_layer_added_on_the_schedule_page_is_fetched_at_once(admin_client, feed, bob):
+    feed.state.body = ics("outlook_support")
+
+    response = admin_client.post(
+        reverse("admin:schedules_schedule_add"),
+        {
+            "name": "Support",
+            "time_zone": "Europe/Berlin",
+            "handoff_notice": "on",
+            "layers-TOTAL_FORMS": 1,
+            "layers-INITIAL_FORMS": 0,
+            "layers-0-name": "Nights",
+            "layers-0-level": 1,
+            "layers-0-kind": LayerKind.ICAL_URL,
+            "layers-0-shift_count": 1,
+            "layers-0-shift_unit": "weeks",
+            "layers-0-handoff_time": "09:00",
+            "layers-0-calendar_url": feed.url("/support.ics"),
+            "overrides-TOTAL_FORMS": 0,
+            "overrides-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    schedule = Schedule.objects.get(name="Support")
+    assert schedule.handoff_notice
+    # Six nights, and the weekend: its attendee is nobody here, so its organizer, Bob.
+    assert schedule.layers.get().imported_events.filter(user=bob).count() == 7
