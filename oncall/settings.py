@@ -209,6 +209,8 @@ LOGGING = {
     "loggers": {
         # The twilio library logs request bodies (phone numbers, message text) at INFO.
         "twilio": {"level": "WARNING"},
+        # urllib3 logs each request's full path at DEBUG: calendar feed URLs carry tokens.
+        "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         # One line per task run (the sweeper runs every few seconds) is noise; failures still log.
         "celery.app.trace": {"level": "WARNING"},

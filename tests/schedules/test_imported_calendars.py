@@ -177,6 +177,7 @@ def test_an_imported_layer_under_a_rotation_fills_its_gaps(alice, bob, carol):
 def test_feed_is_fetched_conditionally_and_a_failure_keeps_the_last_good_copy(
     feed, alice, bob, admin_client, caplog
 ):
+    caplog.set_level(logging.DEBUG)  # urllib3 logs request paths at DEBUG unless told not to
     feed.state.body = ics("outlook_support")
     layer = refresh(from_url(feed.url(f"/owa/calendar/{SECRET}/reachcalendar.ics?key={SECRET}")))
     good = timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3))
@@ -187,7 +188,6 @@ def test_feed_is_fetched_conditionally_and_a_failure_keeps_the_last_good_copy(
     assert feed.state.requests[-1].headers["If-Modified-Since"] == feed.state.last_modified
     assert timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3)) == good
 
-    caplog.set_level(logging.INFO)
     feed.state.status = 500
     layer = refresh(layer)
     assert layer.calendar_error == "127.0.0.1 answered HTTP 500"
