@@ -66,6 +66,12 @@ class ScheduleAdmin(admin.ModelAdmin):
     readonly_fields = ("preview",)
     inlines = [LayerInline, OverrideInline]
 
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        for layer_form in formset.forms if formset.model is Layer else ():
+            if "calendar_url" in layer_form.changed_data:
+                layer_form.instance.forget_validators()
+        super().save_formset(request, form, formset, change)
+
     def save_related(self, request, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         # Calendar layers added here are fetched now rather than at the next beat tick.
@@ -225,6 +231,8 @@ class LayerAdmin(admin.ModelAdmin):
         upload = form.cleaned_data.get("calendar_upload")
         if upload is not None:
             obj.calendar_body = upload.decode("utf-8", "replace")
+        if "calendar_url" in form.changed_data:
+            obj.forget_validators()
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change: bool) -> None:

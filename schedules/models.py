@@ -122,6 +122,10 @@ class Layer(models.Model):
                     {"calendar_url": "Enter an http, https or webcal URL of an iCal feed."}
                 )
 
+    def forget_validators(self) -> None:
+        """Drop the ETag and Last-Modified of the stored copy: they belong to the old URL."""
+        self.calendar_etag = self.calendar_last_modified = ""
+
     @property
     def is_calendar(self) -> bool:
         return self.kind in CALENDAR_KINDS

@@ -377,3 +377,28 @@ def test_a_feed_layer_added_on_the_schedule_page_is_fetched_at_once(admin_client
     assert schedule.handoff_notice
     # Six nights, and the weekend: its attendee is nobody here, so its organizer, Bob.
     assert schedule.layers.get().imported_events.filter(user=bob).count() == 7
+
+
+def test_a_new_url_is_fetched_whole_not_conditionally(admin_client, feed, alice, bob):
+    feed.state.body = ics("outlook_support")
+    layer = refresh(from_url(feed.url("/old.ics")))
+    with FeedServer() as other:  # same ETag and Last-Modified: a 304 would keep the old copy
+        other.state.body = ics("google_primary")
+
+        admin_client.post(
+            reverse("admin:schedules_layer_change", args=[layer.pk]),
+            {
+                "schedule": layer.schedule.pk,
+                "name": "Nights",
+                "level": 1,
+                "kind": LayerKind.ICAL_URL,
+                "calendar_url": other.url("/new.ics"),
+                "shift_count": 1,
+                "shift_unit": "weeks",
+                "handoff_time": "09:00",
+                **inline_management(),
+            },
+        )
+
+        assert "If-None-Match" not in other.state.requests[0].headers
+    assert who(layer, utc(2026, 11, 3, 12)) == (alice.pk,)  # the Google calendar's
