@@ -237,7 +237,9 @@ def main() -> int:
             threads = {"pool": "threads", "concurrency": 4}
             cluster.worker("core", queues="ingest,escalation,celery", **threads)
             cluster.worker("phone", queues="deliver.sms,deliver.voice", **threads)
-            cluster.worker("email", queues="deliver.email", concurrency=1, pool="threads")
+            cluster.worker(
+                "email", queues="deliver.email,background", concurrency=1, pool="threads"
+            )
             cluster.beat()
             print(f"stack up: 2 web, 3 workers, beat; logs in {workdir}", flush=True)
 

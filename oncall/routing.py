@@ -1,9 +1,10 @@
 """Celery task routing: one queue per kind of work, so a slow channel cannot delay another.
 
 Routes go by task name (callers never name a queue): ingestion follow-ups, escalation (and the
-sweeper), and delivery per channel, the channel read from the notification being delivered.
+sweeper), delivery per channel (the channel read from the notification being delivered), and
+background work that calls slow outside servers (calendar fetches, handoff notices).
 A worker started without `-Q` consumes every queue listed here (`make run`, the tests); deploy/
-runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from `-Q deliver.email`.
+runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from `-Q deliver.email,background`.
 """
 
 from kombu import Queue
@@ -11,11 +12,13 @@ from kombu import Queue
 DEFAULT_QUEUE = "celery"
 INGEST_QUEUE = "ingest"
 ESCALATION_QUEUE = "escalation"
+BACKGROUND_QUEUE = "background"
 CHANNELS = ("sms", "voice", "email")
 QUEUE_NAMES = (
     INGEST_QUEUE,
     ESCALATION_QUEUE,
     *(f"deliver.{c}" for c in CHANNELS),
+    BACKGROUND_QUEUE,
     DEFAULT_QUEUE,
 )
 QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
@@ -37,6 +40,8 @@ def route(name: str, args: tuple, kwargs: dict, options: dict, task=None, **kw) 
         return {"queue": ESCALATION_QUEUE}
     if name.startswith(("paging.ingest", "paging.heartbeat", "paging.alert")):
         return {"queue": INGEST_QUEUE}
+    if name.startswith(("schedules.", "paging.handoff")):
+        return {"queue": BACKGROUND_QUEUE}
     return None
 
 
