@@ -126,7 +126,13 @@ class Cluster:
             return False
 
     def worker(
-        self, name: str, *, queues: str = "", concurrency: int = 2, pool: str = "prefork"
+        self,
+        name: str,
+        *,
+        queues: str = "",
+        concurrency: int = 2,
+        pool: str = "prefork",
+        **extra_env: str,
     ) -> subprocess.Popen:
         """Start a Celery worker (every queue unless `queues`); return once it is ready."""
         command = [
@@ -144,7 +150,7 @@ class Cluster:
         command += ["--without-mingle", *(["-Q", queues] if queues else [])]
         log = self.log(name)
         start = log.stat().st_size if log.exists() else 0
-        process = self.start(name, command)
+        process = self.start(name, command, **extra_env)
         wait_for(
             lambda: process.poll() is not None or "ready." in log.read_text()[start:],
             timeout=60,

@@ -1,5 +1,6 @@
 """Separate queues per kind of work: with the e-mail pool stuck (here: not running at all),
-SMS pages still go out at once, and the e-mail waits in its own queue."""
+SMS pages still go out at once, and the e-mail waits in its own queue. The SMS worker, run as
+in its own container, serves its own metrics."""
 
 import json
 import urllib.request
@@ -38,7 +39,17 @@ def test_sms_pages_go_out_while_no_worker_takes_email(
         cluster.redis()
         web = cluster.web("web", port=port)
         cluster.worker("core", queues="ingest,escalation,celery", concurrency=1)
-        cluster.worker("phone", queues="deliver.sms,deliver.voice", concurrency=1)
+        # As in its own container: its own metrics directory, served on its own port.
+        metrics_port = free_port()
+        own = tmp_path / "phone-metrics"
+        own.mkdir()
+        cluster.worker(
+            "phone",
+            queues="deliver.sms,deliver.voice",
+            concurrency=1,
+            PROMETHEUS_MULTIPROC_DIR=str(own),
+            WORKER_METRICS_PORT=str(metrics_port),
+        )
 
         request = urllib.request.Request(
             f"{web}/integrations/{integration.key}/",
@@ -51,4 +62,7 @@ def test_sms_pages_go_out_while_no_worker_takes_email(
         (page,) = twilio.wait_for_messages(1, to="+15550100001", timeout=30)
         wait_until(lambda: queue_depth(web, "deliver.email") == 1, timeout=10, what="the e-mail")
         assert queue_depth(web, "deliver.sms") == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/", timeout=10) as answer:
+            exported = answer.read().decode()
+    assert 'oncall_notifications_total{channel="sms",outcome="sent"} 1.0' in exported
     assert page.body.endswith("reply 1A ack, 1R resolve")
