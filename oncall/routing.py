@@ -26,9 +26,15 @@ QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
 
 def delivery_queue(notification_id: object) -> str:
     """Return the delivery queue of the notification's channel (SMS when it is gone)."""
+    from django.db import DatabaseError
+
     from paging.models import Notification
 
-    kind = Notification.objects.filter(pk=notification_id).values_list("kind", flat=True).first()
+    try:
+        rows = Notification.objects.filter(pk=notification_id).values_list("kind", flat=True)
+        kind = rows.first()
+    except DatabaseError:  # the task itself will meet the same fault and be retried or swept
+        kind = None
     return f"deliver.{kind}" if kind in CHANNELS else "deliver.sms"
 
 
