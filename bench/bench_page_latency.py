@@ -20,7 +20,7 @@ def _seed(public_url: str) -> str:
     from paging.models import ContactMethod, Integration, Service
 
     user = User.objects.create(username="alice", first_name="Alice")
-    ContactMethod.objects.create(user=user, kind="sms", address="+15550100001")
+    ContactMethod.objects.create(user=user, kind="sms", address="+15550100001", verified=True)
     policy = EscalationPolicy.objects.create(name="bench")
     tier = Tier.objects.create(policy=policy, position=0, ack_timeout=dt.timedelta(hours=1))
     tier.users.add(user)
