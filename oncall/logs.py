@@ -3,7 +3,8 @@
 import logging
 import re
 
-# Secret path segments: integration keys and calendar feed tokens travel in URLs.
+# Secret path segments: integration keys, calendar feed tokens and the signed tokens of voice,
+# e-mail and verification links travel in URLs.
 _SECRET_PATH = re.compile(
     r"(/(?:integrations|calendar|heartbeat|voice|page|verify|verify-call)/)[^/\s\"'?]+"
 )

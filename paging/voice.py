@@ -64,7 +64,7 @@ def _gather_url(notification: Notification) -> str:
 
 
 def page_twiml(notification: Notification, *, tries: int = 0, before: str = "") -> str:
-    """Return the call's TwiML: the page, the key prompt, and a few repeats if nothing is pressed."""
+    """Return the call's TwiML: the page, the key prompt, and repeats while no key is pressed."""
     response = VoiceResponse()
     if before:
         response.say(before)

@@ -1,7 +1,6 @@
 """E-mail through Django's mail backend (SMTP from settings): text and HTML, with action links."""
 
 import smtplib
-import socket
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -62,6 +61,6 @@ class EmailChannel(Channel):
         message.attach_alternative(render_to_string("paging/page_email.html", context), "text/html")
         try:
             message.send()
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise _classify(exc) from exc
         return message_id.strip("<>")[:64]
