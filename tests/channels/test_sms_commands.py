@@ -1,4 +1,4 @@
-"""Answering a page by SMS: every spelling, bare ack, escalate, STOP/START/HELP, limits, forgeries."""
+"""Answering a page by SMS: spellings, bare ack, escalate, STOP/START/HELP, limits, forgeries."""
 
 import datetime as dt
 
