@@ -59,7 +59,9 @@ def classify(exc: TwilioRestException) -> DeliveryError:
     """Return the DeliveryError for a Twilio REST error: 5xx and 429 are worth a retry."""
     transient = exc.status >= 500 or exc.status == 429
     permanent = exc.code in PERMANENT_CODES or not transient
-    message = f"Twilio {exc.status} error {exc.code}: {exc.msg}"
+    # The client prefixes the provider's words with "Unable to create record: ".
+    words = str(exc.msg).split("record: ", 1)[-1]
+    message = f"Twilio {exc.status} error {exc.code}: {words}"
     return DeliveryError(message, permanent=permanent, code=exc.code)
 
 
