@@ -85,7 +85,8 @@ def test_retries_back_off_exponentially_within_a_couple_of_minutes(webhooks, pay
         notification.refresh_from_db()
         if notification.status != "pending":
             break
-        gaps.append(round((notification.due_at - (notification.sent_at or started)).total_seconds()))
+        tried_at = notification.sent_at or started
+        gaps.append(round((notification.due_at - tried_at).total_seconds()))
         with time_machine.travel(notification.due_at, tick=False):
             notification_deliver(notification.pk)
 
@@ -163,7 +164,8 @@ def test_undelivered_sms_sends_the_next_contact_method_at_once(webhooks, payment
     assert (failed.status, failed.error) == ("failed", "Twilio error 30003")
     assert Notification.objects.get(kind="voice").due_at <= timezone.now()
     assert timeline(incident)[-1].startswith(
-        "SMS to Alice Adams undelivered (Twilio error 30003); Voice call to Alice Adams goes out now"
+        "SMS to Alice Adams undelivered (Twilio error 30003); "
+        "Voice call to Alice Adams goes out now"
     )
 
 
@@ -172,9 +174,8 @@ def test_forged_status_callback_is_403_and_changes_nothing(webhooks, payments):
     (sms,) = webhooks.messages
     notification = Notification.objects.get()
 
-    status, _ = webhooks.signed_post(
-        sms.status_callback, {"MessageSid": sms.sid, "MessageStatus": "failed"}, valid_signature=False
-    )
+    params = {"MessageSid": sms.sid, "MessageStatus": "failed"}
+    status, _ = webhooks.signed_post(sms.status_callback, params, valid_signature=False)
 
     assert status == 403
     notification.refresh_from_db()
