@@ -71,6 +71,13 @@ class _Inbox:
         self.messages: list[Message] = []
         self.changed = threading.Condition()
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        """Refuse addresses at nowhere.example, as a mail server refuses unknown users."""
+        if address.endswith("@nowhere.example"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         with self.changed:
             self.messages.append(email.message_from_bytes(envelope.content))
