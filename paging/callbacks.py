@@ -16,8 +16,11 @@ from paging.delivery import next_method_now
 from paging.models import ContactKind, IncidentStatus, Notification, NotificationStatus
 from paging.queue import enqueue_on_commit
 
-SMS_FINAL = {"delivered": NotificationStatus.DELIVERED, "undelivered": NotificationStatus.FAILED}
-SMS_FINAL["failed"] = NotificationStatus.FAILED
+SMS_FINAL = {
+    "delivered": NotificationStatus.DELIVERED,
+    "undelivered": NotificationStatus.FAILED,
+    "failed": NotificationStatus.FAILED,
+}
 CALL_FAILED = {"busy", "no-answer", "failed", "canceled"}
 UNSUBSCRIBED = "21610"
 

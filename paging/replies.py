@@ -42,8 +42,8 @@ ACTIONS = {
     "escalate": (incident_escalate_now, "Escalated"),
 }
 HELP = (
-    "On-call replies: 4A acknowledges the page with code 4, 4R resolves it, 4E escalates it; "
-    "A alone acks your only open page; 100A acks a bundle. STOP ends SMS, START resumes."
+    "On-call replies: 4A acks the page with code 4, 4R resolves it, 4E escalates it; "
+    "A acks your only open page; 100A acks a bundle. STOP ends SMS, START resumes."
 )
 VIA = "SMS"
 _NOISE = re.compile(r"[\"'`\u2018\u2019\u201c\u201d.,!?;:]")

@@ -53,7 +53,9 @@ def contact_method_add(
         method.verified_at = timezone.now()
         method.save(update_fields=["verified_at"])
     else:
-        transaction.on_commit(lambda: contact_method_verification_send(method=method))
+        # Robust: a provider failure is logged, and never undoes or fails the addition;
+        # the code can be sent again (admin action, `contact_verify --send`).
+        transaction.on_commit(lambda: contact_method_verification_send(method=method), robust=True)
     return method
 
 

@@ -7,6 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from paging.models import Incident, Notification
+from paging.replies import HELP
 from tests.channels.conftest import ALICE_PHONE, BOB_PHONE, page, sms_reply
 from tests.factories import ContactMethodFactory, UserFactory
 from tests.paging.test_escalation_engine import run_due, timeline
@@ -116,7 +117,9 @@ def test_help_explains_the_replies(webhooks, payments):
 
     _, answer = sms_reply(webhooks, "HELP")
 
-    assert "4A acknowledges" in answer and "STOP ends SMS" in answer
+    assert "4A acks the page with code 4, 4R resolves it, 4E escalates it" in answer
+    assert "STOP ends SMS, START resumes." in answer
+    assert len(HELP) <= 160
 
 
 def test_unknown_sender_gets_no_answer_and_changes_nothing(webhooks, payments):

@@ -1,5 +1,6 @@
 """A new number or address is paged only once verified: by SMS code, call key, or e-mail link."""
 
+import importlib
 import io
 import re
 
@@ -142,3 +143,28 @@ def test_admin_marks_verified_and_sends_codes(twilio, dave, client):
 
     method.refresh_from_db()
     assert method.verified and method.verified_at is not None
+
+
+def test_upgrade_marks_existing_contact_methods_verified(dave):
+    from django.apps import apps
+
+    migration = importlib.import_module("paging.migrations.0004_channels")
+    before = ContactMethod.objects.create(user=dave, kind="sms", address=NEW_PHONE)
+
+    migration.verify_existing(apps, schema_editor=None)
+
+    before.refresh_from_db()
+    assert before.verified
+
+
+def test_a_provider_failure_does_not_undo_adding_a_method(
+    twilio, dave, django_capture_on_commit_callbacks
+):
+    twilio.fail_next(status=400, code=21211, message="Invalid 'To' Phone Number")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        method = contact_method_add(user=dave, kind="sms", address=NEW_PHONE)
+
+    assert ContactMethod.objects.filter(pk=method.pk, verified=False).exists()
+    call_command("contact_verify", str(method.pk), "--send", stdout=io.StringIO())
+    assert sent_code(twilio)
