@@ -136,3 +136,16 @@ def test_limits_are_per_number(webhooks, alice, bob, settings):
     page(both, "one")
 
     assert sorted(m.to for m in webhooks.messages) == [ALICE_PHONE, "+15550100002"]
+
+
+def test_delivery_callback_of_a_bundle_reaches_every_incident(webhooks, alice_only):
+    incidents = [trigger(alice_only, f"problem {n}") for n in range(2)]
+    for pk in escalate_all(incidents):
+        notification_deliver(pk)
+    (sms,) = webhooks.messages
+
+    webhooks.send_status_callback(sms, "delivered")
+
+    assert set(Notification.objects.values_list("status", flat=True)) == {"delivered"}
+    for incident in incidents:
+        assert timeline(incident)[-1] == "SMS to Alice Adams delivered"
