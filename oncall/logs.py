@@ -11,8 +11,11 @@ import re
 import time
 from functools import lru_cache
 
-# Secret path segments: integration keys and calendar feed tokens travel in URLs.
-_SECRET_PATH = re.compile(r"(/(?:integrations|calendar|heartbeat)/)[^/\s\"'?]+")
+# Secret path segments: integration keys, calendar feed tokens and the signed tokens of voice,
+# e-mail and verification links travel in URLs.
+_SECRET_PATH = re.compile(
+    r"(/(?:integrations|calendar|heartbeat|voice|page|verify|verify-call)/)[^/\s\"'?]+"
+)
 # PagerDuty Events v2 bodies carry the integration key as routing_key.
 _ROUTING_KEY = re.compile(r"""(routing_key['"]?\s*[:=]\s*['"]?)[^'"\s,}&]+""")
 # API bearer tokens (accounts.models.ApiToken.PREFIX).
