@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db.models import Count
-from django.db.models.signals import post_save
+from django.db.models.signals import post_init, post_save
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -86,14 +86,20 @@ def sweep_recorded(result: dict[str, int]) -> None:
             SWEEPER_CATCHUPS.labels(kind=kind).inc(count)
 
 
-def _notification_saved(sender, instance, update_fields=None, created=False, **kwargs) -> None:
-    """Count a notification's move to sent, delivered or failed (the saves that record them)."""
-    if created or not update_fields or "status" not in update_fields:
+def _notification_loaded(sender, instance, **kwargs) -> None:
+    """Remember the status a notification had when loaded, to see it change on save."""
+    instance._metrics_status = instance.__dict__.get("status")  # never load a deferred field
+
+
+def _notification_saved(sender, instance, created=False, **kwargs) -> None:
+    """Count a notification's move to sent, delivered or failed, however it was saved."""
+    before = None if created else getattr(instance, "_metrics_status", None)
+    after = instance.__dict__.get("status")
+    instance._metrics_status = after
+    if after == before or after not in _NOTIFICATION_OUTCOMES:
         return
-    if instance.status not in _NOTIFICATION_OUTCOMES:
-        return
-    NOTIFICATIONS.labels(channel=instance.kind, outcome=instance.status).inc()
-    if instance.status == "sent":
+    NOTIFICATIONS.labels(channel=instance.kind, outcome=after).inc()
+    if after == "sent":
         _first_page(instance)
 
 
@@ -116,6 +122,7 @@ def connect() -> None:
 
     from paging.models import Notification
 
+    post_init.connect(_notification_loaded, sender=Notification, dispatch_uid="metrics")
     post_save.connect(_notification_saved, sender=Notification, dispatch_uid="metrics")
     task_postrun.connect(_task_finished, dispatch_uid="metrics")
     worker_ready.connect(_worker_ready, dispatch_uid="metrics")
