@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -13,10 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.models import (
     CalendarFeed,
     Layer,
+    LayerMember,
     LayerRestriction,
     Override,
     Schedule,
@@ -41,9 +44,24 @@ class RestrictionSerializer(serializers.ModelSerializer):
         fields = ["kind", "start_day", "start_time", "end_day", "end_time"]
 
 
+class ParticipantsField(serializers.ListField):
+    """The rotation's people as user ids, in order (one person may appear twice)."""
+
+    child = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+
+    def to_representation(self, members) -> list[int]:
+        return [m.user_id for m in members.all()]
+
+
 class LayerSerializer(serializers.ModelSerializer):
-    participants = serializers.SerializerMethodField()
-    restrictions = RestrictionSerializer(many=True, read_only=True)
+    participants = ParticipantsField(source="members", allow_empty=False)
+    restrictions = RestrictionSerializer(many=True, required=False)
+    level = serializers.IntegerField(
+        min_value=1,
+        max_value=32767,
+        required=False,
+        help_text="Default: its place in the list, from 1.",
+    )
 
     class Meta:
         model = Layer
@@ -59,17 +77,52 @@ class LayerSerializer(serializers.ModelSerializer):
             "restrictions",
         ]
 
-    def get_participants(self, layer: Layer) -> list[int]:
-        """Return the rotation's user ids in order (one person may appear twice)."""
-        return [m.user_id for m in layer.members.all()]
-
 
 class ScheduleSerializer(serializers.ModelSerializer):
-    layers = LayerSerializer(many=True, read_only=True)
+    layers = LayerSerializer(
+        many=True, required=False, help_text="The rotations; replaced as a whole when given."
+    )
 
     class Meta:
         model = Schedule
         fields = ["id", "name", "description", "time_zone", "layers"]
+
+    def validate_layers(self, layers: list[dict]) -> list[dict]:
+        for position, layer in enumerate(layers):
+            layer.setdefault("level", position + 1)
+        levels = [layer["level"] for layer in layers]
+        if len(set(levels)) != len(levels):
+            raise ValidationError("each layer needs its own level")
+        return layers
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Schedule:
+        layers = validated_data.pop("layers", [])
+        schedule = Schedule.objects.create(**validated_data)
+        schedule_set_layers(schedule=schedule, layers=layers)
+        return schedule
+
+    @transaction.atomic
+    def update(self, schedule: Schedule, validated_data: dict) -> Schedule:
+        layers = validated_data.pop("layers", None)
+        schedule = super().update(schedule, validated_data)
+        if layers is not None:
+            schedule_set_layers(schedule=schedule, layers=layers)
+        return schedule
+
+
+def schedule_set_layers(*, schedule: Schedule, layers: list[dict]) -> None:
+    """Replace the schedule's layers with `layers`: participants in order, and restrictions."""
+    schedule.layers.all().delete()
+    for data in layers:
+        people, restrictions = data.pop("members"), data.pop("restrictions", [])
+        layer = Layer.objects.create(schedule=schedule, **data)
+        LayerMember.objects.bulk_create(
+            LayerMember(layer=layer, user=user, position=n) for n, user in enumerate(people)
+        )
+        LayerRestriction.objects.bulk_create(
+            LayerRestriction(layer=layer, **r) for r in restrictions
+        )
 
 
 class ShiftSerializer(serializers.Serializer):
@@ -89,11 +142,12 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
     return when
 
 
-class ScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
     queryset = Schedule.objects.prefetch_related("layers__members", "layers__restrictions")
     serializer_class = ScheduleSerializer
+    filter_fields = {"name": "name"}
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
@@ -167,12 +221,14 @@ class TakesOwnOverrides(permissions.BasePermission):
         return safe or request.user.is_staff or override.user_id == request.user.pk
 
 
-class OverrideViewSet(viewsets.ModelViewSet):
+class OverrideViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
     """Overrides: someone covers a span of a schedule (or one person's part of it)."""
 
-    queryset = Override.objects.select_related("schedule").order_by("start", "id")
+    queryset = Override.objects.order_by("start", "id")
     serializer_class = OverrideSerializer
     permission_classes = [permissions.IsAuthenticated, TakesOwnOverrides]
+    filter_backends = [FieldFilters]
+    filter_fields = {"schedule": "schedule_id", "user": "user_id"}
 
     def perform_update(self, serializer: OverrideSerializer) -> None:
         user = serializer.validated_data.get("user")
@@ -203,6 +259,7 @@ class CalendarFeedViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Calendar feed URLs: a responder's own and schedules' (staff see all); revoke, re-create."""
@@ -215,6 +272,10 @@ class CalendarFeedViewSet(
         if self.request.user.is_staff:
             return feeds
         return feeds.filter(Q(user=self.request.user) | Q(schedule__isnull=False))
+
+    def perform_destroy(self, feed: CalendarFeed) -> None:
+        self._mine(feed)
+        feed.delete()
 
     def _mine(self, feed: CalendarFeed) -> None:
         if not self.request.user.is_staff and feed.user_id != self.request.user.pk:
