@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "schedules",
     "escalation",
     "paging",
+    "config",
 ]
 
 MIDDLEWARE = [
