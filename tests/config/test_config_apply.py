@@ -5,6 +5,7 @@ import io
 import textwrap
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
@@ -252,3 +253,19 @@ def test_a_local_time_skipped_by_dst_is_refused(tmp_path):
 def test_invalid_yaml_names_the_line(tmp_path):
     with pytest.raises(CommandError, match="line 3: not valid YAML"):
         apply(tmp_path, "users:\n  - {username: [\n")
+
+
+def test_the_readme_example_applies_and_round_trips(tmp_path):
+    readme = (django_settings.BASE_DIR / "README.md").read_text()
+    section = readme[readme.index("## Configuration as code") :]
+    example = section[section.index("```yaml\n") + 8 : section.index("```\n\nDurations")]
+
+    out = apply(tmp_path, example)
+    exported = run("export")
+    for model in (Service, EscalationPolicy, Schedule, User):
+        model.objects.all().delete()
+    apply(tmp_path, exported)
+
+    assert out.splitlines()[-1] == "7 created, 0 updated, 0 deleted, 0 unchanged"
+    assert run("export") == exported
+    assert Integration.objects.get(name="grafana").grouping == "alert"
