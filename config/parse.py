@@ -211,7 +211,7 @@ def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
         description=reader.take(obj, "description", path, text, ""),
         time_zone=zone,
         layers=tuple(sorted((la for la in layers if la), key=lambda la: la.level)),
-        overrides=tuple(o for o in overrides if o),
+        overrides=tuple(o for o in overrides if o) if "overrides" in obj else None,
     )
 
 
@@ -372,7 +372,9 @@ def _service(reader: Reader, path: str, raw: object) -> ServiceSpec | None:
         storm_cap=reader.take(obj, "storm_cap", path, integer(0, 2**31 - 1), 20),
         storm_window=reader.take(obj, "storm_window", path, duration, duration("5m")),
         integrations=tuple(sorted((h for h in hooks if h), key=lambda h: h.name)),
-        maintenance_windows=tuple(sorted(w for w in windows if w)),
+        maintenance_windows=(
+            tuple(sorted(w for w in windows if w)) if "maintenance_windows" in obj else None
+        ),
     )
 
 

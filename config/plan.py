@@ -3,7 +3,7 @@
 import dataclasses
 from dataclasses import dataclass
 
-from config.spec import Document, ServiceSpec, UserSpec, differing
+from config.spec import Document, ScheduleSpec, ServiceSpec, UserSpec, differing
 
 KINDS = {
     "users": "user",
@@ -67,16 +67,24 @@ def _compare(section: str, index: int, spec: object, old: object) -> Change:
 
 
 def _fill(spec: object, old: object) -> object:
-    """Fill what the file leaves to the database: a user's staff flag, integration keys."""
+    """Fill in what the file leaves to the database.
+
+    A user's staff flag, integration keys, and a schedule's overrides or a service's
+    maintenance windows when the file has no such key (people add those day to day).
+    """
     if isinstance(spec, UserSpec) and spec.staff is None:
         return dataclasses.replace(spec, staff=old.staff if old else False)
-    if isinstance(spec, ServiceSpec) and old is not None:
-        keys = {i.name: i.key for i in old.integrations}
+    if isinstance(spec, ScheduleSpec) and spec.overrides is None:
+        return dataclasses.replace(spec, overrides=old.overrides if old else ())
+    if isinstance(spec, ServiceSpec):
+        windows = spec.maintenance_windows
+        windows = (old.maintenance_windows if old else ()) if windows is None else windows
+        keys = {i.name: i.key for i in old.integrations} if old else {}
         hooks = tuple(
             dataclasses.replace(i, key=keys.get(i.name)) if i.key is None else i
             for i in spec.integrations
         )
-        return dataclasses.replace(spec, integrations=hooks)
+        return dataclasses.replace(spec, integrations=hooks, maintenance_windows=windows)
     return spec
 
 

@@ -114,7 +114,7 @@ def _schedule(schedule: ScheduleSpec) -> dict:
                 },
                 {"replaces": None},
             )
-            for o in schedule.overrides
+            for o in schedule.overrides or ()
         ],
     }
     return _drop(data, {"description": "", "layers": [], "overrides": []})
@@ -200,7 +200,7 @@ def _service(service: ServiceSpec) -> dict:
                 {"start": to_utc_text(w.start), "end": to_utc_text(w.end), "reason": w.reason},
                 {"reason": ""},
             )
-            for w in service.maintenance_windows
+            for w in service.maintenance_windows or ()
         ],
     }
     defaults = {"description": "", "escalation_policy": None, "urgency": "", "ack_timeout": None}

@@ -72,7 +72,7 @@ class ScheduleSpec:
     description: str = ""
     time_zone: str = "UTC"
     layers: tuple[LayerSpec, ...] = ()
-    overrides: tuple[OverrideSpec, ...] = ()
+    overrides: tuple[OverrideSpec, ...] | None = None  # None: the file leaves them alone
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class ServiceSpec:
     storm_cap: int = 20
     storm_window: dt.timedelta = dt.timedelta(minutes=5)
     integrations: tuple[IntegrationSpec, ...] = ()
-    maintenance_windows: tuple[WindowSpec, ...] = ()
+    maintenance_windows: tuple[WindowSpec, ...] | None = None  # None: left alone
 
 
 @dataclass(frozen=True)

@@ -269,3 +269,18 @@ def test_the_readme_example_applies_and_round_trips(tmp_path):
     assert out.splitlines()[-1] == "7 created, 0 updated, 0 deleted, 0 unchanged"
     assert run("export") == exported
     assert Integration.objects.get(name="grafana").grouping == "alert"
+
+
+def test_overrides_and_windows_the_file_leaves_out_are_left_alone(tmp_path):
+    apply(tmp_path, EXAMPLE)
+    schedule, carol = Schedule.objects.get(), User.objects.get(username="carol")
+    taken = dt.datetime(2027, 2, 1, tzinfo=dt.UTC)
+    Override.objects.create(schedule=schedule, user=carol, start=taken, end=taken + dt.timedelta(1))
+    drop = ("overrides:", "{user: carol, start", "maintenance_windows:", '{start: "2026-12-31')
+    without = "\n".join(line for line in EXAMPLE.splitlines() if not any(d in line for d in drop))
+
+    out = apply(tmp_path, without)
+
+    assert out.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 7 unchanged"
+    assert Override.objects.count() == 2
+    assert Service.objects.get().maintenance_windows.count() == 1
