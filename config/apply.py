@@ -52,13 +52,10 @@ def _check(instance: models.Model, path: str, rename: dict[str, str] | None = No
         raise ConfigError(problems) from None
 
 
-class Names:
-    """Find users, schedules and policies by the names the file uses."""
-
-    @staticmethod
-    def users(names) -> list[User]:
-        found = User.objects.in_bulk(set(names), field_name="username")
-        return [found[n] for n in names]
+def _users_named(names: tuple[str, ...] | list[str]) -> list[User]:
+    """Return the users with these usernames, in the same order (checked to exist by parse)."""
+    found = User.objects.in_bulk(set(names), field_name="username")
+    return [found[n] for n in names]
 
 
 def _write(change: Change) -> None:
@@ -119,7 +116,7 @@ def _write_schedule(spec: ScheduleSpec, old: ScheduleSpec | None, path: str) -> 
     if old is None or old.overrides != spec.overrides:
         schedule.overrides.all().delete()
         for override in spec.overrides:
-            who = Names.users([override.user, *filter(None, [override.replaces])])
+            who = _users_named([override.user, *filter(None, [override.replaces])])
             row = Override(
                 schedule=schedule,
                 user=who[0],
@@ -146,7 +143,7 @@ def _create_layer(schedule: Schedule, spec: LayerSpec, path: str) -> None:
     layer.save()
     LayerMember.objects.bulk_create(
         LayerMember(layer=layer, user=user, position=n)
-        for n, user in enumerate(Names.users(spec.participants))
+        for n, user in enumerate(_users_named(spec.participants))
     )
     for r in spec.restrictions:
         row = LayerRestriction(
@@ -174,7 +171,7 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
         row = Tier(policy=policy, position=position, ack_timeout=tier.ack_timeout)
         _check(row, tier.at or f"{path}.tiers")
         row.save()
-        row.users.set(Names.users(tier.users))
+        row.users.set(_users_named(tier.users))
         row.schedules.set(Schedule.objects.filter(name__in=tier.schedules))
 
 

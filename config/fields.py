@@ -66,6 +66,14 @@ class Reader:
             return []
         return [(f"{where}[{n}]", item) for n, item in enumerate(value)]
 
+    def value(self, value: object, path: str, convert: Callable):
+        """Return `value` converted, or None (recorded) if it is wrong."""
+        try:
+            return convert(value)
+        except Bad as bad:
+            self.fail(path, str(bad))
+            return None
+
     def take(self, obj: dict, key: str, path: str, convert: Callable, default=MISSING):
         """Return `obj[key]` converted, the default if absent, None (recorded) if wrong."""
         if key not in obj or obj[key] is None:
@@ -73,11 +81,7 @@ class Reader:
                 self.fail(f"{path}.{key}", "is required")
                 return None
             return default
-        try:
-            return convert(obj[key])
-        except Bad as bad:
-            self.fail(f"{path}.{key}", str(bad))
-            return None
+        return self.value(obj[key], f"{path}.{key}", convert)
 
 
 def text(value: object) -> str:

@@ -193,8 +193,7 @@ def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
         return None
     zone = reader.take(obj, "time_zone", path, time_zone, "UTC") or "UTC"
     layers = [
-        _layer(reader, p, la, n, zone)
-        for n, (p, la) in enumerate(reader.items(obj, "layers", path))
+        _layer(reader, p, la, n) for n, (p, la) in enumerate(reader.items(obj, "layers", path))
     ]
     levels: dict[int, int] = {}
     for n, layer in enumerate(layers):
@@ -215,7 +214,7 @@ def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
     )
 
 
-def _layer(reader: Reader, path: str, raw: object, position: int, zone: str) -> LayerSpec | None:
+def _layer(reader: Reader, path: str, raw: object, position: int) -> LayerSpec | None:
     keys = ("name", "level", "participants", "shift", "start", "restrictions")
     obj = reader.mapping(raw, path, keys)
     if obj is None:
@@ -224,11 +223,10 @@ def _layer(reader: Reader, path: str, raw: object, position: int, zone: str) -> 
     if not isinstance(people, list) or not people:
         reader.fail(f"{path}.participants", "must be a list of one or more usernames")
         people = []
-    participants = [
-        reader.take({"p": p}, "p", f"{path}.participants[{n}]", name) for n, p in enumerate(people)
-    ]
-    for n, person in enumerate(participants):
-        reader.refer(f"{path}.participants[{n}]", person, "users", "user")
+    participants = []
+    for n, person in enumerate(people):
+        where = f"{path}.participants[{n}]"
+        participants.append(reader.refer(where, reader.value(person, where, name), "users", "user"))
     count, unit = reader.take(obj, "shift", path, shift) or (1, "weeks")
     restrictions = [_restrictions(reader, p, r) for p, r in reader.items(obj, "restrictions", path)]
     return LayerSpec(

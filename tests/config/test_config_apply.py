@@ -284,3 +284,15 @@ def test_overrides_and_windows_the_file_leaves_out_are_left_alone(tmp_path):
     assert out.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 7 unchanged"
     assert Override.objects.count() == 2
     assert Service.objects.get().maintenance_windows.count() == 1
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    text = EXAMPLE.replace("participants: [alice, bob]", "participants: [alice, 7.5]").replace(
+        "repeat: 1", "repeat: many"
+    )
+
+    with pytest.raises(CommandError) as raised:
+        apply(tmp_path, text)
+
+    assert "schedules[0].layers[0].participants[1]: must be a string" in str(raised.value)
+    assert "escalation_policies[0].repeat: must be a whole number" in str(raised.value)
