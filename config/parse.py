@@ -220,8 +220,8 @@ def _layer(reader: Reader, path: str, raw: object, position: int) -> LayerSpec |
     if obj is None:
         return None
     people = obj.get("participants")
-    if not isinstance(people, list) or not people:
-        reader.fail(f"{path}.participants", "must be a list of one or more usernames")
+    if not isinstance(people, list):
+        reader.fail(f"{path}.participants", "must be a list of usernames")
         people = []
     participants = []
     for n, person in enumerate(people):
@@ -335,8 +335,6 @@ def _tier(reader: Reader, path: str, raw: object) -> TierSpec | None:
         else:
             found = reader.take(target, "schedule", where, name)
             schedules.append(reader.refer(f"{where}.schedule", found, "schedules", "schedule"))
-    if not users and not schedules:
-        reader.fail(f"{path}.targets", "a tier needs at least one user or schedule")
     timeout = reader.take(obj, "ack_timeout", path, duration, None)
     if timeout is not None and timeout.total_seconds() < 1:
         reader.fail(f"{path}.ack_timeout", "must be at least 1s")

@@ -27,7 +27,8 @@ class OwnOrStaff(permissions.BasePermission):
             return True
         if request.method != "POST":
             return True  # decided per object
-        return str(request.data.get("user", request.user.pk)) == str(request.user.pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        return str(data.get("user", request.user.pk)) == str(request.user.pk)
 
     def has_object_permission(self, request: Request, view, obj: models.Model) -> bool:
         safe = request.method in permissions.SAFE_METHODS

@@ -76,6 +76,7 @@ class LayerSerializer(serializers.ModelSerializer):
             "participants",
             "restrictions",
         ]
+        extra_kwargs = {"shift_count": {"min_value": 1}}
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -213,7 +214,8 @@ class TakesOwnOverrides(permissions.BasePermission):
     def has_permission(self, request: Request, view) -> bool:
         if request.method in permissions.SAFE_METHODS or request.user.is_staff:
             return True
-        user = request.data.get("user") if request.method == "POST" else None
+        data = request.data if isinstance(request.data, dict) else {}
+        user = data.get("user") if request.method == "POST" else None
         return request.method != "POST" or str(user) == str(request.user.pk)
 
     def has_object_permission(self, request: Request, view, override: Override) -> bool:

@@ -139,6 +139,7 @@ def test_updating_layers_replaces_them_and_keeps_the_schedule(staff, alice, bob)
         ),
         ("/api/v1/escalation-policies/", {"name": "p", "tiers": [{"ack_timeout": "0"}]}, "tiers"),
         ("/api/v1/services/", {"name": "s", "storm_cap": -1}, "storm_cap"),
+        ("/api/v1/services/", {"name": "s", "ack_timeout": "-00:05:00"}, "ack_timeout"),
         ("/api/v1/users/", {"username": "x", "time_zone": "Nowhere"}, "time_zone"),
         ("/api/v1/contact-methods/", {"kind": "fax", "address": "1"}, "kind"),
     ],
@@ -152,6 +153,21 @@ def test_bad_configuration_is_400_naming_the_field_and_stores_nothing(staff, url
     assert field in response.json()
     after = [m.objects.count() for m in (Schedule, EscalationPolicy, Service, ContactMethod)]
     assert after == before
+
+
+def test_a_layer_needs_shifts_of_at_least_one_unit(staff, alice):
+    layer = {"handoff_date": "2026-01-05", "participants": [alice.pk], "shift_count": 0}
+
+    response = staff.post("/api/v1/schedules/", {"name": "x", "layers": [layer]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["layers"]["0"]["shift_count"]
+    assert not Schedule.objects.exists()
+
+
+def test_a_body_that_is_not_an_object_is_400_not_a_crash(responder):
+    assert responder.post("/api/v1/contact-methods/", [1], format="json").status_code == 400
+    assert responder.post("/api/v1/overrides/", [1], format="json").status_code in (400, 403)
 
 
 def test_model_rules_apply_as_in_admin(staff, payments):

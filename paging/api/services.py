@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +44,12 @@ class ServiceSerializer(serializers.ModelSerializer):
             "auto_resolve_after",
             "maintenance_windows",
         ]
+
+    def validate(self, attrs: dict) -> dict:
+        for field in ("storm_window", "ack_timeout", "auto_resolve_after"):
+            if attrs.get(field) is not None and attrs[field].total_seconds() <= 0:
+                raise ValidationError({field: "must be longer than zero"})
+        return attrs
 
 
 class ServiceViewSet(ConfigViewSet):
