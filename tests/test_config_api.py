@@ -412,3 +412,13 @@ def test_list_queries_are_the_same_for_1_and_50_objects(staff, alice, bob, url):
     assert first["count"] >= 1
     assert body["count"] >= 50
     assert len(fifty) == len(one)
+
+
+def test_schema_shows_every_configuration_endpoint_and_the_new_token(db):
+    schema = APIClient().get("/api/v1/schema/?format=json").json()
+
+    for url in LISTS:
+        assert f"/api/v1/{url}/" in schema["paths"]
+    created = schema["paths"]["/api/v1/api-tokens/"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "token" in schema["components"]["schemas"][ref]["properties"]

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from escalation.models import EscalationPolicy
-from paging.models import Integration, NotificationRule, Service
+from paging.models import ContactMethod, Integration, NotificationRule, Service
 from schedules.models import Override, Schedule
 from schedules.resolver import oncall_at
 from tests.factories import UserFactory
@@ -296,3 +296,16 @@ def test_every_problem_is_listed_at_once(tmp_path):
 
     assert "schedules[0].layers[0].participants[1]: must be a string" in str(raised.value)
     assert "escalation_policies[0].repeat: must be a whole number" in str(raised.value)
+
+
+def test_duplicate_names_from_admin_get_numbered_on_export_and_round_trip(tmp_path):
+    erin = UserFactory(username="erin")
+    ContactMethod.objects.create(user=erin, kind="sms", address="+15550100009")
+    ContactMethod.objects.create(user=erin, kind="voice", address="+15550100009")
+    exported = run("export")
+    User.objects.all().delete()
+
+    apply(tmp_path, exported)
+
+    assert "{name: mobile-2, type: voice" in exported
+    assert run("export") == exported
