@@ -19,3 +19,8 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         float(settings.SWEEP_INTERVAL_SECONDS), sender.signature("paging.sweep"), name="sweep"
     )
+    # Both pick out what is due themselves, so a minute's tick is enough.
+    sender.add_periodic_task(
+        60.0, sender.signature("schedules.refresh_calendars"), name="refresh calendars"
+    )
+    sender.add_periodic_task(60.0, sender.signature("paging.handoff_notices"), name="handoffs")
