@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,12 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse
+from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, model_clean
 from oncall.timezones import INSTANT_HELP, parse_instant
+from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
     Layer,
-    LayerMember,
+    LayerKind,
     LayerRestriction,
     Override,
     Schedule,
@@ -54,8 +55,14 @@ class ParticipantsField(serializers.ListField):
 
 
 class LayerSerializer(serializers.ModelSerializer):
-    participants = ParticipantsField(source="members", allow_empty=False)
+    participants = ParticipantsField(source="members", required=False)
     restrictions = RestrictionSerializer(many=True, required=False)
+    calendar_ics = serializers.CharField(
+        source="calendar_body",
+        write_only=True,
+        required=False,
+        help_text="kind ical_file: the .ics file's text (kept when left out).",
+    )
     level = serializers.IntegerField(
         min_value=1,
         max_value=32767,
@@ -75,18 +82,32 @@ class LayerSerializer(serializers.ModelSerializer):
             "handoff_time",
             "participants",
             "restrictions",
+            "kind",
+            "calendar_url",
+            "calendar_ics",
+            "calendar_refreshed_at",
+            "calendar_error",
         ]
+        read_only_fields = ["calendar_refreshed_at", "calendar_error"]
         extra_kwargs = {"shift_count": {"min_value": 1}}
+
+    def validate(self, attrs: dict) -> dict:
+        plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
+        model_clean(Layer(**plain))
+        return attrs
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
     layers = LayerSerializer(
-        many=True, required=False, help_text="The rotations; replaced as a whole when given."
+        many=True,
+        required=False,
+        help_text="The layers, replaced as a whole when given (matched by level: a calendar "
+        "layer whose source stays keeps its events).",
     )
 
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone", "layers"]
+        fields = ["id", "name", "description", "time_zone", "handoff_notice", "layers"]
 
     def validate_layers(self, layers: list[dict]) -> list[dict]:
         for position, layer in enumerate(layers):
@@ -94,6 +115,14 @@ class ScheduleSerializer(serializers.ModelSerializer):
         levels = [layer["level"] for layer in layers]
         if len(set(levels)) != len(levels):
             raise ValidationError("each layer needs its own level")
+        stored = set()
+        if self.instance is not None:
+            files = self.instance.layers.filter(kind=LayerKind.ICAL_FILE).exclude(calendar_body="")
+            stored = set(files.values_list("level", flat=True))
+        for layer in layers:
+            new_file = layer.get("kind") == LayerKind.ICAL_FILE and layer["level"] not in stored
+            if new_file and not layer.get("calendar_body"):
+                raise ValidationError({"calendar_ics": "give the .ics file's text"})
         return layers
 
     @transaction.atomic
@@ -110,20 +139,6 @@ class ScheduleSerializer(serializers.ModelSerializer):
         if layers is not None:
             schedule_set_layers(schedule=schedule, layers=layers)
         return schedule
-
-
-def schedule_set_layers(*, schedule: Schedule, layers: list[dict]) -> None:
-    """Replace the schedule's layers with `layers`: participants in order, and restrictions."""
-    schedule.layers.all().delete()
-    for data in layers:
-        people, restrictions = data.pop("members"), data.pop("restrictions", [])
-        layer = Layer.objects.create(schedule=schedule, **data)
-        LayerMember.objects.bulk_create(
-            LayerMember(layer=layer, user=user, position=n) for n, user in enumerate(people)
-        )
-        LayerRestriction.objects.bulk_create(
-            LayerRestriction(layer=layer, **r) for r in restrictions
-        )
 
 
 class ShiftSerializer(serializers.Serializer):
@@ -146,7 +161,11 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
 class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
-    queryset = Schedule.objects.prefetch_related("layers__members", "layers__restrictions")
+    queryset = Schedule.objects.prefetch_related(
+        Prefetch("layers", Layer.objects.defer("calendar_body")),  # an .ics can be large
+        "layers__members",
+        "layers__restrictions",
+    )
     serializer_class = ScheduleSerializer
     filter_fields = {"name": "name"}
 

@@ -134,7 +134,7 @@ def test_updating_layers_replaces_them_and_keeps_the_schedule(staff, alice, bob)
         ("/api/v1/schedules/", {"name": "x", "time_zone": "Mars/Olympus"}, "time_zone"),
         (
             "/api/v1/schedules/",
-            {"name": "x", "layers": [{"handoff_date": "2026-01-05", "participants": []}]},
+            {"name": "x", "layers": [{"kind": "rotation", "participants": []}]},
             "layers",
         ),
         ("/api/v1/escalation-policies/", {"name": "p", "tiers": [{"ack_timeout": "0"}]}, "tiers"),
@@ -153,6 +153,34 @@ def test_bad_configuration_is_400_naming_the_field_and_stores_nothing(staff, url
     assert field in response.json()
     after = [m.objects.count() for m in (Schedule, EscalationPolicy, Service, ContactMethod)]
     assert after == before
+
+
+def test_calendar_layer_keeps_its_events_while_its_source_stays(staff, alice):
+    bad = {"name": "oncall.ics", "kind": "ical_url", "calendar_url": "ftp://calendar.example/x"}
+    good = bad | {"calendar_url": "https://calendar.example.com/feed.ics"}
+    refused = staff.post("/api/v1/schedules/", {"name": "s", "layers": [bad]}, format="json")
+    created = staff.post("/api/v1/schedules/", {"name": "s", "layers": [good]}, format="json")
+    layer = Layer.objects.get()
+    layer.imported_events.create(
+        user=alice,
+        start=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC),
+    )
+    url = f"/api/v1/schedules/{created.json()['id']}/"
+
+    renamed = staff.patch(url, {"layers": [good | {"name": "renamed"}]}, format="json")
+    kept = Layer.objects.get().imported_events.count()
+    moved = staff.patch(
+        url, {"layers": [good | {"calendar_url": "https://x.example/2.ics"}]}, format="json"
+    )
+
+    assert refused.status_code == 400
+    assert "calendar_url" in refused.json()["layers"]["0"]
+    assert (created.status_code, renamed.status_code) == (201, 200)
+    assert renamed.json()["layers"][0]["name"] == "renamed"
+    assert Layer.objects.get().pk == layer.pk and kept == 1
+    assert moved.status_code == 200, moved.json()
+    assert Layer.objects.get().calendar_checked_at is None  # fetched afresh by the next refresh
 
 
 def test_a_layer_needs_shifts_of_at_least_one_unit(staff, alice):
