@@ -10,7 +10,8 @@ from config.read import read_document, unique_names
 from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSpec, UserSpec
 from escalation.models import EscalationPolicy, Tier
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
-from schedules.models import Layer, LayerMember, LayerRestriction, Override, Schedule
+from schedules.layers import schedule_set_layers
+from schedules.models import Override, Schedule
 
 
 def known_names(*, prune: bool) -> dict[str, set[str]]:
@@ -107,12 +108,17 @@ def _replace_rules(user: User, spec: UserSpec, path: str) -> None:
 def _write_schedule(spec: ScheduleSpec, old: ScheduleSpec | None, path: str) -> None:
     schedule = Schedule.objects.filter(name=spec.name).first() or Schedule(name=spec.name)
     schedule.description, schedule.time_zone = spec.description, spec.time_zone
+    schedule.handoff_notice = spec.handoff_notice
     _check(schedule, path)
     schedule.save()
     if old is None or old.layers != spec.layers:
-        schedule.layers.all().delete()
-        for layer in spec.layers:
-            _create_layer(schedule, layer, layer.at or f"{path}.layers")
+        layers = [_layer_fields(layer) for layer in spec.layers]
+        where = [layer.at or f"{path}.layers" for layer in spec.layers]
+        schedule_set_layers(
+            schedule=schedule,
+            layers=layers,
+            check=lambda layer, n: _check(layer, where[n], LAYER_FIELDS),
+        )
     if old is None or old.overrides != spec.overrides:
         schedule.overrides.all().delete()
         for override in spec.overrides:
@@ -128,34 +134,43 @@ def _write_schedule(spec: ScheduleSpec, old: ScheduleSpec | None, path: str) -> 
             row.save()
 
 
-def _create_layer(schedule: Schedule, spec: LayerSpec, path: str) -> None:
-    layer = Layer(
-        schedule=schedule,
-        name=spec.name,
-        level=spec.level,
-        shift_count=spec.shift_count,
-        shift_unit=spec.shift_unit,
-        handoff_date=spec.handoff.date(),
-        handoff_time=spec.handoff.time(),
-    )
-    rename = {"shift_count": "shift", "shift_unit": "shift", "handoff_date": "start"}
-    _check(layer, path, rename | {"handoff_time": "start"})
-    layer.save()
-    LayerMember.objects.bulk_create(
-        LayerMember(layer=layer, user=user, position=n)
-        for n, user in enumerate(_users_named(spec.participants))
-    )
-    for r in spec.restrictions:
-        row = LayerRestriction(
-            layer=layer,
-            kind=r.kind,
-            start_day=r.start_day,
-            start_time=r.start_time,
-            end_day=r.end_day,
-            end_time=r.end_time,
-        )
-        _check(row, f"{path}.restrictions")
-        row.save()
+LAYER_FIELDS = {
+    "shift_count": "shift",
+    "shift_unit": "shift",
+    "handoff_date": "start",
+    "handoff_time": "start",
+    "calendar_url": "calendar",
+    "calendar_body": "ics",
+    "schedule": None,
+}
+
+
+def _layer_fields(spec: LayerSpec) -> dict:
+    """Return what `schedule_set_layers` takes for one layer."""
+    fields = {
+        "level": spec.level,
+        "name": spec.name,
+        "kind": spec.kind,
+        "shift_count": spec.shift_count,
+        "shift_unit": spec.shift_unit,
+        "calendar_url": spec.calendar_url,
+        "members": _users_named(spec.participants),
+        "restrictions": [
+            {
+                "kind": r.kind,
+                "start_day": r.start_day,
+                "start_time": r.start_time,
+                "end_day": r.end_day,
+                "end_time": r.end_time,
+            }
+            for r in spec.restrictions
+        ],
+    }
+    if spec.handoff is not None:
+        fields |= {"handoff_date": spec.handoff.date(), "handoff_time": spec.handoff.time()}
+    if spec.ics:
+        fields["calendar_body"] = spec.ics  # a fetched feed's stored copy is left alone
+    return fields
 
 
 def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:

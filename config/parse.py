@@ -5,6 +5,7 @@ Pure: no queries. Names the file refers to must be defined in the file or be in 
 """
 
 import itertools
+import re
 
 import yaml
 
@@ -43,7 +44,9 @@ from config.spec import (
     WindowSpec,
 )
 from paging.models import ContactKind, Grouping, IntegrationKind, Urgency
+from schedules import imports
 
+CALENDAR_URL = re.compile(r"^(?i:https?|webcal)://\S+$")
 SECTIONS = ("users", "schedules", "escalation_policies", "services")
 NAME_KEYS = {"users": "username", "schedules": "name", "escalation_policies": "name"}
 
@@ -188,7 +191,8 @@ def _rule(reader: Reader, path: str, raw: object, methods: set[str]) -> RuleSpec
 
 
 def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
-    obj = reader.mapping(raw, path, ("name", "description", "time_zone", "layers", "overrides"))
+    keys = ("name", "description", "time_zone", "handoff_notice", "layers", "overrides")
+    obj = reader.mapping(raw, path, keys)
     if obj is None:
         return None
     zone = reader.take(obj, "time_zone", path, time_zone, "UTC") or "UTC"
@@ -209,16 +213,58 @@ def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
         name=reader.take(obj, "name", path, name),
         description=reader.take(obj, "description", path, text, ""),
         time_zone=zone,
+        handoff_notice=reader.take(obj, "handoff_notice", path, boolean, False),
         layers=tuple(sorted((la for la in layers if la), key=lambda la: la.level)),
         overrides=tuple(o for o in overrides if o) if "overrides" in obj else None,
     )
 
 
+ROTATION_KEYS = ("participants", "shift", "start")
+CALENDAR_KEYS = ("calendar", "ics")
+
+
 def _layer(reader: Reader, path: str, raw: object, position: int) -> LayerSpec | None:
-    keys = ("name", "level", "participants", "shift", "start", "restrictions")
+    keys = ("name", "level", *ROTATION_KEYS, *CALENDAR_KEYS, "restrictions")
     obj = reader.mapping(raw, path, keys)
     if obj is None:
         return None
+    restrictions = [_restrictions(reader, p, r) for p, r in reader.items(obj, "restrictions", path)]
+    common = {
+        "name": reader.take(obj, "name", path, name),
+        "level": reader.take(obj, "level", path, integer(1, 32767), position + 1),
+        "restrictions": tuple(sorted(itertools.chain.from_iterable(r for r in restrictions if r))),
+        "at": path,
+    }
+    sources = [k for k in CALENDAR_KEYS if k in obj]
+    if not sources:
+        return _rotation(reader, path, obj, common)
+    if len(sources) > 1 or any(k in obj for k in ROTATION_KEYS):
+        reader.fail(
+            path,
+            "a layer is a rotation (participants, shift, start), a calendar URL "
+            "(calendar) or an .ics file's text (ics): one of them",
+        )
+        return None
+    if "calendar" in obj:
+        return LayerSpec(**common, calendar_url=reader.take(obj, "calendar", path, calendar_url))
+    return LayerSpec(**common, ics=reader.take(obj, "ics", path, ics_text))
+
+
+def calendar_url(value: object) -> str:
+    if not CALENDAR_URL.match(text(value)):
+        raise Bad("must be an http, https or webcal URL of an iCal feed")
+    return value
+
+
+def ics_text(value: object) -> str:
+    try:
+        imports.parse(text(value).encode())
+    except imports.CalendarImportError as error:
+        raise Bad(str(error)) from None
+    return value
+
+
+def _rotation(reader: Reader, path: str, obj: dict, common: dict) -> LayerSpec:
     people = obj.get("participants")
     if not isinstance(people, list):
         reader.fail(f"{path}.participants", "must be a list of usernames")
@@ -228,16 +274,12 @@ def _layer(reader: Reader, path: str, raw: object, position: int) -> LayerSpec |
         where = f"{path}.participants[{n}]"
         participants.append(reader.refer(where, reader.value(person, where, name), "users", "user"))
     count, unit = reader.take(obj, "shift", path, shift) or (1, "weeks")
-    restrictions = [_restrictions(reader, p, r) for p, r in reader.items(obj, "restrictions", path)]
     return LayerSpec(
-        name=reader.take(obj, "name", path, name),
-        level=reader.take(obj, "level", path, integer(1, 32767), position + 1),
+        **common,
         shift_count=count,
         shift_unit=unit,
         handoff=reader.take(obj, "start", path, _handoff),
         participants=tuple(participants),
-        restrictions=tuple(sorted(itertools.chain.from_iterable(r for r in restrictions if r))),
-        at=path,
     )
 
 

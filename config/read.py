@@ -22,7 +22,7 @@ from config.spec import (
 )
 from escalation.models import EscalationPolicy
 from paging.models import NotificationRule, Service
-from schedules.models import Schedule
+from schedules.models import CALENDAR_KINDS, LayerKind, Schedule
 
 
 def read_document() -> Document:
@@ -89,6 +89,7 @@ def _schedule(schedule: Schedule) -> ScheduleSpec:
         name=schedule.name,
         description=schedule.description,
         time_zone=schedule.time_zone,
+        handoff_notice=schedule.handoff_notice,
         layers=tuple(_layer(la) for la in layers),
         overrides=tuple(
             OverrideSpec(
@@ -103,6 +104,26 @@ def _schedule(schedule: Schedule) -> ScheduleSpec:
 
 
 def _layer(layer) -> LayerSpec:
+    if layer.kind in CALENDAR_KINDS:
+        return LayerSpec(
+            name=layer.name,
+            level=layer.level,
+            restrictions=_restrictions(layer),
+            calendar_url=layer.calendar_url if layer.kind == LayerKind.ICAL_URL else "",
+            ics=layer.calendar_body if layer.kind == LayerKind.ICAL_FILE else "",
+        )
+    return LayerSpec(
+        name=layer.name,
+        level=layer.level,
+        shift_count=layer.shift_count,
+        shift_unit=layer.shift_unit,
+        handoff=dt.datetime.combine(layer.handoff_date, layer.handoff_time),
+        participants=tuple(m.user.username for m in layer.members.all()),
+        restrictions=_restrictions(layer),
+    )
+
+
+def _restrictions(layer) -> tuple[RestrictionSpec, ...]:
     restrictions = [
         RestrictionSpec(
             kind=r.kind,
@@ -113,15 +134,7 @@ def _layer(layer) -> LayerSpec:
         )
         for r in layer.restrictions.all()
     ]
-    return LayerSpec(
-        name=layer.name,
-        level=layer.level,
-        shift_count=layer.shift_count,
-        shift_unit=layer.shift_unit,
-        handoff=dt.datetime.combine(layer.handoff_date, layer.handoff_time),
-        participants=tuple(m.user.username for m in layer.members.all()),
-        restrictions=tuple(sorted(restrictions)),
-    )
+    return tuple(sorted(restrictions))
 
 
 def _policies():

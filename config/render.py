@@ -38,6 +38,12 @@ def _dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flow)
 
 
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None  # an .ics file reads as itself
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str)
 _Dumper.add_representer(list, _list)
 _Dumper.add_representer(dict, _dict)
 
@@ -103,6 +109,7 @@ def _schedule(schedule: ScheduleSpec) -> dict:
         "name": schedule.name,
         "description": schedule.description,
         "time_zone": zone,
+        "handoff_notice": schedule.handoff_notice,
         "layers": [_layer(la, n) for n, la in enumerate(schedule.layers)],
         "overrides": [
             _drop(
@@ -117,10 +124,15 @@ def _schedule(schedule: ScheduleSpec) -> dict:
             for o in schedule.overrides or ()
         ],
     }
-    return _drop(data, {"description": "", "layers": [], "overrides": []})
+    return _drop(data, {"description": "", "handoff_notice": False, "layers": [], "overrides": []})
 
 
 def _layer(layer: LayerSpec, position: int) -> dict:
+    if layer.kind != "rotation":
+        source = {"calendar": layer.calendar_url} if layer.calendar_url else {"ics": layer.ics}
+        data = {"name": layer.name, "level": layer.level, **source}
+        data["restrictions"] = _restrictions(layer.restrictions)
+        return _drop(data, {"level": position + 1, "restrictions": []})
     data = {
         "name": layer.name,
         "level": layer.level,

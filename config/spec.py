@@ -47,13 +47,22 @@ class RestrictionSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """A rotation, or (with `calendar_url` or `ics`) an imported calendar."""
+
     name: str
     level: int
-    shift_count: int
-    shift_unit: str
-    handoff: dt.datetime  # naive, in the schedule's time zone
-    participants: tuple[str, ...]
+    shift_count: int = 1
+    shift_unit: str = "weeks"
+    handoff: dt.datetime | None = None  # naive, in the schedule's time zone
+    participants: tuple[str, ...] = ()
     restrictions: tuple[RestrictionSpec, ...] = ()
+    calendar_url: str = ""
+    ics: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "ical_url" if self.calendar_url else "ical_file" if self.ics else "rotation"
+
     at: str = field(default="", compare=False, repr=False)  # its place in the file
 
 
@@ -71,6 +80,7 @@ class ScheduleSpec:
     name: str
     description: str = ""
     time_zone: str = "UTC"
+    handoff_notice: bool = False
     layers: tuple[LayerSpec, ...] = ()
     overrides: tuple[OverrideSpec, ...] | None = None  # None: the file leaves them alone
 

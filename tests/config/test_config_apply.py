@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from escalation.models import EscalationPolicy
 from paging.models import ContactMethod, Integration, NotificationRule, Service
-from schedules.models import Override, Schedule
+from schedules.models import Layer, Override, Schedule
 from schedules.resolver import oncall_at
 from tests.factories import UserFactory
 
@@ -309,3 +309,61 @@ def test_duplicate_names_from_admin_get_numbered_on_export_and_round_trip(tmp_pa
 
     assert "{name: mobile-2, type: voice" in exported
     assert run("export") == exported
+
+
+CALENDARS = """
+users: [{username: alice}]
+schedules:
+  - name: support
+    time_zone: Europe/Berlin
+    handoff_notice: true
+    layers:
+      - {name: team calendar, calendar: "https://calendar.example.com/support.ics"}
+      - name: uploaded
+        ics: |
+          BEGIN:VCALENDAR
+          VERSION:2.0
+          PRODID:-//example//EN
+          END:VCALENDAR
+      - {name: weekends, participants: [alice], shift: 1w, start: "2026-01-03T09:00"}
+"""
+
+
+def test_calendar_layers_apply_in_place_and_round_trip(tmp_path):
+    apply(tmp_path, CALENDARS)
+    feed = Layer.objects.get(kind="ical_url")
+    feed.imported_events.create(
+        user=User.objects.get(),
+        start=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 1, 6, tzinfo=dt.UTC),
+    )
+    exported = run("export")
+
+    renamed = apply(tmp_path, CALENDARS.replace("team calendar", "team"))
+
+    assert "ics: |\n" in exported and "handoff_notice: true" in exported
+    assert "updated schedule support (layers)" in renamed
+    assert Layer.objects.get(kind="ical_url").pk == feed.pk
+    assert feed.imported_events.count() == 1  # the stored copy stays until the next refresh
+    assert Layer.objects.get(kind="ical_file").calendar_body.startswith("BEGIN:VCALENDAR")
+    assert Schedule.objects.get().handoff_notice
+    Schedule.objects.all().delete()
+    apply(tmp_path, exported)
+    assert run("export") == exported
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ('{name: x, calendar: "ftp://example.com/a.ics"}', "layers[0].calendar: must be an http"),
+        ("{name: x, ics: not a calendar}", "layers[0].ics: not an iCalendar file"),
+        ('{name: x, calendar: "https://a.example/x.ics", participants: [alice]}', "layers[0]: a"),
+    ],
+)
+def test_calendar_layer_errors_name_their_place(tmp_path, layer, message):
+    text = f"users: [{{username: alice}}]\nschedules: [{{name: s, layers: [{layer}]}}]\n"
+
+    with pytest.raises(CommandError) as raised:
+        apply(tmp_path, text)
+
+    assert f"schedules[0].{message}" in str(raised.value)

@@ -73,18 +73,27 @@ def restrictions(draw) -> dict:
     }
 
 
+ICS = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nEND:VCALENDAR\n"
+
+
+@st.composite
+def layers(draw, n: int, people: list[str]) -> dict:
+    layer = {"name": f"layer {n}", "restrictions": draw(st.lists(restrictions(), max_size=2))}
+    kind = draw(st.sampled_from(["rotation", "rotation", "calendar", "ics"]))
+    if kind == "calendar":
+        return layer | {"calendar": f"https://calendar.example.com/{n}.ics"}
+    if kind == "ics":
+        return layer | {"ics": ICS}
+    return layer | {
+        "participants": draw(st.lists(st.sampled_from(people), min_size=1, max_size=4)),
+        "shift": f"{draw(st.integers(1, 3))}{draw(st.sampled_from('hdw'))}",
+        "start": draw(local_times()).isoformat(),
+    }
+
+
 @st.composite
 def schedules(draw, name: str, people: list[str]) -> dict:
-    layers = [
-        {
-            "name": f"layer {n}",
-            "participants": draw(st.lists(st.sampled_from(people), min_size=1, max_size=4)),
-            "shift": f"{draw(st.integers(1, 3))}{draw(st.sampled_from('hdw'))}",
-            "start": draw(local_times()).isoformat(),
-            "restrictions": draw(st.lists(restrictions(), max_size=2)),
-        }
-        for n in range(draw(st.integers(0, 3)))
-    ]
+    layer_list = [draw(layers(n, people)) for n in range(draw(st.integers(0, 3)))]
     overrides = []
     for _ in range(draw(st.integers(0, 2))):
         start = draw(local_times())
@@ -93,7 +102,8 @@ def schedules(draw, name: str, people: list[str]) -> dict:
         overrides.append(override | {"end": end.replace(hour=draw(HOURS)).isoformat()})
     overrides = [o for o in overrides if o["end"] > o["start"]]
     zone = draw(st.sampled_from(ZONES))
-    return {"name": name, "time_zone": zone, "layers": layers, "overrides": overrides}
+    schedule = {"name": name, "time_zone": zone, "layers": layer_list, "overrides": overrides}
+    return schedule | {"handoff_notice": draw(st.booleans())}
 
 
 @st.composite
