@@ -367,3 +367,27 @@ def test_calendar_layer_errors_name_their_place(tmp_path, layer, message):
         apply(tmp_path, text)
 
     assert f"schedules[0].{message}" in str(raised.value)
+
+
+def test_apply_reads_standard_input_with_a_dash(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("users: [{username: zoe, name: Zoe Zhang}]\n"))
+
+    out = run("apply", "-")
+
+    assert out.splitlines() == ["created user zoe", "1 created, 0 updated, 0 deleted, 0 unchanged"]
+    assert User.objects.get().get_full_name() == "Zoe Zhang"
+
+
+def test_prune_removes_schedules_policies_and_services_left_out(tmp_path):
+    apply(tmp_path, EXAMPLE)
+    only_people = EXAMPLE[: EXAMPLE.index("schedules:")]
+
+    out = apply(tmp_path, only_people, "--prune")
+
+    assert out.splitlines()[:3] == [f"unchanged user {u}" for u in ("alice", "bob", "carol")]
+    assert {"deleted service payments", "deleted escalation policy default"} <= set(
+        out.splitlines()
+    )
+    assert "deleted schedule primary" in out
+    assert not Service.objects.exists() and not Schedule.objects.exists()
+    assert not Integration.objects.exists()
