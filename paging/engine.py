@@ -14,6 +14,7 @@ from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Position, plan
 from paging.actions import timeline_add
+from paging.contacts import unusable_reason
 from paging.delivery import notification_body
 from paging.heartbeats import heartbeats_check
 from paging.models import (
@@ -61,6 +62,11 @@ def _page_person(incident: Incident, user: User, position: Position, now: dt.dat
     """Write the person's notifications for this tier; return the new ones."""
     created = []
     for key, method, delay in person_rules(user):
+        if reason := unusable_reason(method):
+            what = f"{method.get_kind_display()} ({method.name})"
+            message = f"{user} not paged by {what}: {reason}"
+            timeline_add(incident=incident, kind="skipped", message=message)
+            continue
         notification, new = Notification.objects.get_or_create(
             incident=incident,
             tier=position.tier,
