@@ -1,6 +1,7 @@
 """The configuration API: every object through /api/v1/, who may change what, errors, queries."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -450,3 +451,52 @@ def test_schema_shows_every_configuration_endpoint_and_the_new_token(db):
     created = schema["paths"]["/api/v1/api-tokens/"]["post"]["responses"]["201"]
     ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "token" in schema["components"]["schemas"][ref]["properties"]
+
+
+def test_a_contact_method_added_through_the_api_is_verified_with_the_code_it_got(
+    responder, alice, twilio, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = responder.post(
+            "/api/v1/contact-methods/",
+            {"user": alice.pk, "name": "new", "kind": "sms", "address": "+15550100077"},
+            format="json",
+        )
+    (sms,) = twilio.wait_for_messages(1, to="+15550100077", timeout=2)
+    code = re.search(r"code is (\d{6})", sms.body)[1]
+    url = f"/api/v1/contact-methods/{created.json()['id']}/"
+
+    wrong = responder.post(f"{url}verify/", {"code": "000000" if code != "000000" else "1"})
+    right = responder.post(f"{url}verify/", {"code": code}, format="json")
+
+    assert created.status_code == 201
+    assert created.json()["verified"] is False
+    assert wrong.status_code == 400
+    assert "code" in wrong.json()
+    assert right.status_code == 200
+    assert right.json()["verified"] is True
+
+
+def test_changing_a_number_makes_it_unverified_again(staff, alice):
+    method = ContactMethod.objects.get(user=alice)
+    ContactMethod.objects.filter(pk=method.pk).update(verified=True)
+
+    changed = staff.patch(
+        f"/api/v1/contact-methods/{method.pk}/", {"address": "+15550100078"}, format="json"
+    )
+    renamed = staff.patch(f"/api/v1/contact-methods/{method.pk}/", {"name": "x"}, format="json")
+    vouched = staff.post(f"/api/v1/contact-methods/{method.pk}/mark-verified/")
+
+    assert changed.json()["verified"] is False
+    assert renamed.json()["verified"] is False
+    assert vouched.json()["verified"] is True
+
+
+def test_only_staff_vouch_for_a_contact_method(responder, alice):
+    method = ContactMethod.objects.get(user=alice)
+    ContactMethod.objects.filter(pk=method.pk).update(verified=False)
+
+    response = responder.post(f"/api/v1/contact-methods/{method.pk}/mark-verified/")
+
+    assert response.status_code == 403
+    assert not ContactMethod.objects.get(pk=method.pk).verified
