@@ -2,6 +2,7 @@
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from config.fields import ConfigError
@@ -10,6 +11,7 @@ from config.read import read_document, unique_names
 from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSpec, UserSpec
 from escalation.models import EscalationPolicy, Tier
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
+from paging.verification import contact_method_verification_send
 from schedules.layers import schedule_set_layers
 from schedules.models import Override, Schedule
 
@@ -89,9 +91,20 @@ def _sync_methods(user: User, spec: UserSpec, path: str) -> None:
             row.delete()
     for method in spec.contact_methods:
         row = by_name.get(method.name) or ContactMethod(user=user)
+        moved = row.pk is None or (row.kind, row.address) != (method.kind, method.address)
         row.name, row.kind, row.address = method.name, method.kind, method.address
+        if row.verified != method.verified:
+            row.verified = method.verified
+            row.verified_at = timezone.now() if method.verified else None
         _check(row, method.at or f"{path}.contact_methods", {"kind": "type", "user": None})
         row.save()
+        if moved and not row.verified:
+            _send_code_after_commit(row)
+
+
+def _send_code_after_commit(method: ContactMethod) -> None:
+    """Send a new number or address its verification code, as admin does, once committed."""
+    transaction.on_commit(lambda: contact_method_verification_send(method=method), robust=True)
 
 
 def _replace_rules(user: User, spec: UserSpec, path: str) -> None:

@@ -166,13 +166,14 @@ def _names(reader: Reader, path: str, obj: dict) -> tuple[str, str]:
 
 
 def _method(reader: Reader, path: str, raw: object) -> ContactMethodSpec | None:
-    obj = reader.mapping(raw, path, ("name", "type", "address"))
+    obj = reader.mapping(raw, path, ("name", "type", "address", "verified"))
     if obj is None:
         return None
     return ContactMethodSpec(
         name=reader.take(obj, "name", path, name),
         kind=reader.take(obj, "type", path, choice(ContactKind.values)),
         address=reader.take(obj, "address", path, name),
+        verified=reader.take(obj, "verified", path, boolean, None),
         at=path,
     )
 

@@ -3,7 +3,7 @@
 import dataclasses
 from dataclasses import dataclass
 
-from config.spec import Document, ScheduleSpec, ServiceSpec, UserSpec, differing
+from config.spec import ContactMethodSpec, Document, ScheduleSpec, ServiceSpec, UserSpec, differing
 
 KINDS = {
     "users": "user",
@@ -72,8 +72,10 @@ def _fill(spec: object, old: object) -> object:
     A user's staff flag, integration keys, and a schedule's overrides or a service's
     maintenance windows when the file has no such key (people add those day to day).
     """
-    if isinstance(spec, UserSpec) and spec.staff is None:
-        return dataclasses.replace(spec, staff=old.staff if old else False)
+    if isinstance(spec, UserSpec):
+        staff = (old.staff if old else False) if spec.staff is None else spec.staff
+        methods = tuple(_fill_verified(m, old) for m in spec.contact_methods)
+        return dataclasses.replace(spec, staff=staff, contact_methods=methods)
     if isinstance(spec, ScheduleSpec) and spec.overrides is None:
         return dataclasses.replace(spec, overrides=old.overrides if old else ())
     if isinstance(spec, ServiceSpec):
@@ -86,6 +88,16 @@ def _fill(spec: object, old: object) -> object:
         )
         return dataclasses.replace(spec, integrations=hooks, maintenance_windows=windows)
     return spec
+
+
+def _fill_verified(method: ContactMethodSpec, user: UserSpec | None) -> ContactMethodSpec:
+    """Keep a method's verification while its address stays; a new address starts unverified."""
+    if method.verified is not None:
+        return method
+    now = {m.name: m for m in user.contact_methods} if user else {}
+    same = now.get(method.name)
+    kept = same is not None and (same.kind, same.address) == (method.kind, method.address)
+    return dataclasses.replace(method, verified=bool(kept and same.verified))
 
 
 def summary(changes: list[Change]) -> str:

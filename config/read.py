@@ -57,7 +57,7 @@ def unique_names(rows) -> dict[int, str]:
 def _user(user: User) -> UserSpec:
     names = unique_names(user.contact_methods.all())
     methods = [
-        ContactMethodSpec(name=names[m.pk], kind=m.kind, address=m.address)
+        ContactMethodSpec(name=names[m.pk], kind=m.kind, address=m.address, verified=m.verified)
         for m in user.contact_methods.all()
     ]
     rules = [

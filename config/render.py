@@ -7,6 +7,7 @@ import yaml
 from config.durations import format_clock, format_duration, format_local, to_local_text, to_utc_text
 from config.spec import (
     WEEKDAYS,
+    ContactMethodSpec,
     Document,
     IntegrationSpec,
     LayerSpec,
@@ -34,7 +35,7 @@ def _list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
 
 def _dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
     flow = _flat(data.values()) and len(data) <= 4 and "username" not in data and "name" not in data
-    flow = flow or set(data) <= {"name", "type", "address", "kind", "key", "interval"}
+    flow = flow or set(data) <= {"name", "type", "address", "verified", "kind", "key", "interval"}
     return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flow)
 
 
@@ -91,9 +92,7 @@ def _user(user: UserSpec) -> dict:
         "email": user.email,
         "time_zone": user.time_zone,
         "staff": True if user.staff else None,
-        "contact_methods": [
-            {"name": m.name, "type": m.kind, "address": m.address} for m in user.contact_methods
-        ],
+        "contact_methods": [_method(m) for m in user.contact_methods],
         "notification_rules": [
             {"contact_method": r.contact_method, "after": format_duration(r.after)}
             for r in user.notification_rules
@@ -101,6 +100,11 @@ def _user(user: UserSpec) -> dict:
     }
     defaults = {"name": "", "email": "", "staff": None}
     return _drop(data, defaults | {"contact_methods": [], "notification_rules": []})
+
+
+def _method(method: ContactMethodSpec) -> dict:
+    data = {"name": method.name, "type": method.kind, "address": method.address}
+    return data | {"verified": True} if method.verified else data
 
 
 def _schedule(schedule: ScheduleSpec) -> dict:

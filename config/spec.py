@@ -15,6 +15,7 @@ class ContactMethodSpec:
     name: str
     kind: str
     address: str
+    verified: bool | None = None  # None: as it is (a new or changed address: not verified)
     at: str = field(default="", compare=False, repr=False)  # its place in the file
 
 

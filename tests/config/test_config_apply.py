@@ -391,3 +391,32 @@ def test_prune_removes_schedules_policies_and_services_left_out(tmp_path):
     assert "deleted schedule primary" in out
     assert not Service.objects.exists() and not Schedule.objects.exists()
     assert not Integration.objects.exists()
+
+
+def test_new_numbers_get_a_code_and_stay_verified_while_unchanged(
+    tmp_path, twilio, django_capture_on_commit_callbacks
+):
+    text = """
+    users:
+      - username: erin
+        contact_methods:
+          - {name: phone, type: sms, address: "+15550100071"}
+          - {name: desk, type: sms, address: "+15550100072", verified: true}
+    """
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(tmp_path, text)
+    (code,) = twilio.wait_for_messages(1, to="+15550100071", timeout=2)
+    ContactMethod.objects.filter(name="phone").update(verified=True)  # erin replied with it
+
+    again = apply(tmp_path, text)
+    moved = apply(tmp_path, text.replace("+15550100071", "+15550100073"))
+
+    assert "verification code" in code.body
+    assert [m.to for m in twilio.messages] == ["+15550100071"]  # none to the vouched-for desk
+    assert "unchanged user erin" in again
+    assert "updated user erin (contact_methods)" in moved
+    assert dict(ContactMethod.objects.values_list("name", "verified")) == {
+        "phone": False,
+        "desk": True,
+    }
+    assert "verified: true" in run("export")

@@ -44,6 +44,9 @@ def users(draw, username: str) -> dict:
         else {"name": f"m{n}", "type": kind, "address": f"+1555000{n:04d}"}
         for n, kind in enumerate(kinds)
     ]
+    for method in methods:
+        if draw(st.booleans()):
+            method["verified"] = draw(st.booleans())
     rules = [
         {"contact_method": m["name"], "after": format_duration(dt.timedelta(seconds=s))}
         for m, s in zip(methods, draw(st.lists(st.integers(0, 3600), max_size=3)), strict=False)
