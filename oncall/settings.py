@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "schedules",
     "escalation",
     "paging",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -256,5 +257,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call paging API",
     "VERSION": "1",
-    "ENUM_NAME_OVERRIDES": {"Weekday": "schedules.models.Weekday"},
+    "ENUM_NAME_OVERRIDES": {
+        "Weekday": "schedules.models.Weekday",
+        "ContactKind": "paging.models.ContactKind",
+        "IntegrationKind": "paging.models.IntegrationKind",
+        "RestrictionKind": "schedules.models.RestrictionKind",
+    },
 }
