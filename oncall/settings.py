@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "schedules",
     "escalation",
     "paging",
+    "config",
     "oncall.apps.OncallConfig",
 ]
 
@@ -303,5 +304,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call paging API",
     "VERSION": "1",
-    "ENUM_NAME_OVERRIDES": {"Weekday": "schedules.models.Weekday"},
+    "ENUM_NAME_OVERRIDES": {
+        "Weekday": "schedules.models.Weekday",
+        "ContactKind": "paging.models.ContactKind",
+        "IntegrationKind": "paging.models.IntegrationKind",
+        "RestrictionKind": "schedules.models.RestrictionKind",
+    },
 }

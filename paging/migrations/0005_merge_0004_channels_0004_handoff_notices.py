@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('paging', '0004_channels'),
-        ('paging', '0004_handoff_notices'),
+        ("paging", "0004_channels"),
+        ("paging", "0004_handoff_notices"),
     ]
 
-    operations = [
-    ]
+    operations = []
