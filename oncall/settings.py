@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oncall.env import env_bool, env_int, env_list, env_str, env_url
+from oncall.env import env_bool, env_delays, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -158,7 +158,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The console channel prints pages; let them reach the terminal as they are.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 10, minimum=1)
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5, minimum=1)
 
 # --- Twilio and e-mail ------------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
@@ -217,6 +217,14 @@ LOGGING = {
 # --- Paging -----------------------------------------------------------------------------------
 # How many times a transient provider failure is retried before the notification fails.
 PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+# How a person without notification rules of their own is reached: every contact method of
+# each listed kind, that long after they are paged.
+PAGING_DEFAULT_RULES = env_delays(
+    "PAGING_DEFAULT_RULES", "sms:0,voice:0,email:0", kinds=("sms", "voice", "email")
+)
+# A notification claimed for sending this long ago, and never finished, belonged to a worker
+# that died: send it again. Keep it well above TWILIO_TIMEOUT_SECONDS.
+PAGING_SENDING_STALE_SECONDS = env_int("PAGING_SENDING_STALE_SECONDS", 60, minimum=1)
 # On PostgreSQL a trigger joins or opens its incident in one SQL statement (paging/ingest_pg.py);
 # off, every alert takes the portable ORM path. Only for comparing the two.
 INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)

@@ -1,25 +1,33 @@
 """The escalation engine: advance due incidents and sweep lost work (delivery: `delivery.py`).
 
 Each function claims its row first (`SELECT … FOR UPDATE SKIP LOCKED` or a conditional UPDATE),
-so any number of workers, retried tasks and the sweeper can race without paging anyone twice.
+so any number of workers, retried tasks and sweepers can race without paging anyone twice.
+The policy, its tiers, schedules and people's rules are read afresh at every step, so an edit
+applies from the next step on; what was already written is never written again.
 """
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from escalation.models import Tier
-from escalation.planner import Position, plan
-from paging.actions import timeline_add
+from escalation.planner import Exhausted, Position, State, Step, decide
+from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.delivery import notification_body
 from paging.heartbeats import heartbeats_check
 from paging.models import (
+    OPEN_STATUSES,
     ContactMethod,
     Incident,
     IncidentStatus,
+    MaintenanceWindow,
     Notification,
     NotificationRule,
     NotificationStatus,
@@ -29,40 +37,86 @@ from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
 
-# A notification claimed this long ago but never finished belongs to a worker that died.
-STALE_SENDING = dt.timedelta(minutes=2)
-# The eta task normally delivers on time; the sweeper steps in only after this much lateness.
-SWEEP_GRACE = dt.timedelta(seconds=5)
+# The eta task normally delivers on time; the sweeper re-sends a pending notification only once
+# it is this late, so that it rarely duplicates a task that is about to run anyway (a duplicate
+# is harmless: the claim lets one through). Small, so a dead worker's pages are late by little
+# more than the sweep interval.
+SWEEP_GRACE = dt.timedelta(milliseconds=500)
+# At most this many rows of each kind per sweep, so one sweep stays short.
+SWEEP_BATCH = 500
+
+Rule = tuple[str, ContactMethod, dt.timedelta]
+
+
+@dataclass
+class Targets:
+    """A tier's people at an instant (each once, in target order) and why others are missing."""
+
+    people: list[tuple[User, list[Rule]]]
+    missing: list[str]
+
+
+def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[int], list[str]]:
+    """Return the user ids a tier's targets stand for at `now`, and the empty schedules."""
+    ids: list[int] = [u.pk for u in tier.users.all()]
+    empty = []
+    for schedule in tier.schedules.all():
+        oncall = oncall_at(schedule.snapshot(now, now + dt.timedelta(seconds=1)), now)
+        ids.extend(oncall)
+        if not oncall:
+            empty.append(f"nobody on call in {schedule}")
+    return list(dict.fromkeys(ids)), empty
 
 
 def tier_people(tier: Tier, now: dt.datetime) -> list[User]:
     """Return the tier's people at `now`, schedules resolved, each once, in target order."""
-    ids: list[int] = [u.pk for u in tier.users.all()]
-    for schedule in tier.schedules.all():
-        ids.extend(oncall_at(schedule.snapshot(now, now + dt.timedelta(seconds=1)), now))
-    unique = list(dict.fromkeys(ids))
-    by_id = User.objects.in_bulk(unique)
-    return [by_id[i] for i in unique if i in by_id]
+    ids, _ = _people_of(tier, now)
+    by_id = User.objects.in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
 
 
-def person_rules(user: User) -> list[tuple[str, ContactMethod, dt.timedelta]]:
+def person_rules(user: User) -> list[Rule]:
     """Return (rule key, contact method, delay) for each way to reach `user`.
 
-    A person with no rules of their own gets the site default: every contact method, at once.
+    A person with no rules of their own gets the site default (`PAGING_DEFAULT_RULES`).
     """
     rules = NotificationRule.objects.filter(user=user).select_related("contact_method")
     own = [(f"r{r.pk}", r.contact_method, r.delay) for r in rules]
     if own:
         return own
-    return [(f"c{c.pk}", c, dt.timedelta(0)) for c in ContactMethod.objects.filter(user=user)]
+    methods = list(ContactMethod.objects.filter(user=user))
+    return [
+        (f"c{c.pk}+{int(delay.total_seconds())}", c, delay)
+        for kind, delay in settings.PAGING_DEFAULT_RULES
+        for c in methods
+        if c.kind == kind
+    ]
 
 
-def _page_person(incident: Incident, user: User, position: Position, now: dt.datetime) -> list:
-    """Write the person's notifications for this tier; return the new ones."""
+def tier_targets(tier: Tier, now: dt.datetime) -> Targets:
+    """Return whom the tier pages at `now` with their rules, and why anyone is left out."""
+    if not tier.users.all() and not tier.schedules.all():
+        return Targets(people=[], missing=["the level has no targets"])
+    targets = Targets(people=[], missing=[])
+    for person in tier_people(tier, now):
+        rules = person_rules(person)
+        if rules:
+            targets.people.append((person, rules))
+        else:
+            targets.missing.append(f"{person} has no contact methods")
+    targets.missing[:0] = _people_of(tier, now)[1]
+    return targets
+
+
+def _page_person(
+    incident: Incident, user: User, rules: list[Rule], position: Position, now: dt.datetime
+) -> list[Notification]:
+    """Write the person's notifications for this step; return the ones that are new."""
     created = []
-    for key, method, delay in person_rules(user):
+    for key, method, delay in rules:
         notification, new = Notification.objects.get_or_create(
             incident=incident,
+            round=incident.escalation_round,
             tier=position.tier,
             loop=position.loop,
             user=user,
@@ -79,66 +133,119 @@ def _page_person(incident: Incident, user: User, position: Position, now: dt.dat
     return created
 
 
-def _reachable(people: list[User]) -> list[User]:
-    with_methods = set(
-        ContactMethod.objects.filter(user__in=people).values_list("user_id", flat=True)
-    )
-    return [p for p in people if p.pk in with_methods]
+def _label(position: Position) -> str:
+    return f"Level {position.level}" + (f" (loop {position.loop + 1})" if position.loop else "")
+
+
+def _page_step(incident: Incident, tier: Tier, step: Step, now: dt.datetime) -> list | None:
+    """Page the step's tier; return its new notifications, or None when it had nobody."""
+    label = _label(step.position)
+    targets = tier_targets(tier, now)
+    if not targets.people:
+        why = "; ".join(targets.missing)
+        timeline_add(incident=incident, kind="skipped", message=f"{label} skipped: {why}")
+        return None
+    created = [
+        n
+        for p, rules in targets.people
+        for n in _page_person(incident, p, rules, step.position, now)
+    ]
+    names = ", ".join(str(p) for p, _ in targets.people)
+    note = f" ({'; '.join(targets.missing)})" if targets.missing else ""
+    timeline_add(incident=incident, kind="escalated", message=f"{label} paged: {names}{note}")
+    return created
+
+
+def _state(incident: Incident) -> State:
+    tier = incident.escalation_tier
+    position = None if tier is None else Position(tier=tier, loop=incident.escalation_loop)
+    return State(position=position, due_at=incident.escalation_due_at)
 
 
 def _advance(incident: Incident, tiers: list[Tier], now: dt.datetime) -> list[Notification]:
-    """Page the next tier that has anyone to page; record the position and when it is due."""
-    policy = incident.service.escalation_policy
-    shape = policy.shape(tiers)
-    current = None
-    if incident.escalation_tier is not None:
-        current = Position(tier=incident.escalation_tier, loop=incident.escalation_loop)
-    for _ in range(len(tiers) * (policy.repeat + 1)):
-        step = plan(shape, current, now)
-        if step is None:
-            break
-        current = step.position
-        label = f"Level {current.level}" + (f" (loop {current.loop + 1})" if current.loop else "")
-        people = _reachable(tier_people(tiers[current.tier], now))
-        incident.escalation_tier, incident.escalation_loop = current.tier, current.loop
-        if not people:
-            timeline_add(
-                incident=incident, kind="skipped", message=f"{label} skipped: nobody to page"
-            )
-            continue
-        notifications = [n for p in people for n in _page_person(incident, p, current, now)]
-        names = ", ".join(str(p) for p in people)
-        timeline_add(incident=incident, kind="escalated", message=f"{label} paged: {names}")
+    """Page the next tier that has anyone to page; record the position and when it is due.
+
+    Tiers with nobody to page are skipped at once; past the last step, say so and stop.
+    """
+    shape = incident.service.escalation_policy.shape(tiers)
+    while isinstance(step := decide(shape, _state(incident), now), Step):
+        incident.escalation_tier, incident.escalation_loop = step.position.tier, step.position.loop
         incident.escalation_due_at = step.next_due
-        return notifications
-    incident.escalation_due_at = None
-    timeline_add(
-        incident=incident, kind="exhausted", message="Escalation exhausted; nobody acknowledged"
-    )
+        if step.position.tier == 0 and step.position.loop:
+            timeline_add(
+                incident=incident,
+                kind="loop",
+                message=f"Nobody acknowledged: back to Level 1 (loop {step.position.loop + 1})",
+            )
+        created = _page_step(incident, tiers[step.position.tier], step, now)
+        if created is not None:
+            return created
+        incident.escalation_due_at = now  # skipped: the next step is due at once
+    if isinstance(step, Exhausted):
+        incident.escalation_due_at = None
+        timeline_add(
+            incident=incident, kind="exhausted", message="Escalation exhausted; nobody acknowledged"
+        )
     return []
+
+
+def maintenance_until(service_id: int, now: dt.datetime) -> dt.datetime | None:
+    """Return when the service's maintenance covering `now` ends (windows joined), or None."""
+    windows = MaintenanceWindow.objects.filter(service_id=service_id, ends_at__gt=now)
+    spans = sorted(windows.values_list("starts_at", "ends_at"))
+    end = None
+    for starts_at, ends_at in spans:
+        if starts_at <= (end or now) and ends_at > (end or now):
+            end = ends_at
+    return end
+
+
+def _hold(incident: Incident, until: dt.datetime) -> None:
+    """Put off the incident's next step to the end of its service's maintenance."""
+    incident.escalation_due_at = until
+    when = f"{until:%Y-%m-%d %H:%M:%S} UTC"
+    timeline_add(
+        incident=incident,
+        kind="maintenance",
+        message=f"Service in maintenance until {when}: nobody paged; escalation goes on then",
+    )
+
+
+def _claim(incident_id: int, now: dt.datetime) -> Incident | None:
+    """Lock the incident if it is triggered and its step is due; None if not, or held elsewhere."""
+    return (
+        Incident.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("service__escalation_policy")
+        .filter(pk=incident_id, status=IncidentStatus.TRIGGERED, escalation_due_at__lte=now)
+        .first()
+    )
+
+
+def _step(incident: Incident, now: dt.datetime) -> list[Notification]:
+    """Run the claimed incident's due step and save its new state."""
+    policy = incident.service.escalation_policy
+    tiers = list(policy.tiers.prefetch_related("users", "schedules")) if policy else []
+    if not tiers:
+        incident.escalation_due_at = None
+        timeline_add(incident=incident, kind="not_paged", message="Policy has no levels to page")
+        notifications = []
+    elif (until := maintenance_until(incident.service_id, now)) is not None:
+        _hold(incident, until)
+        notifications = []
+    else:
+        notifications = _advance(incident, tiers, now)
+    incident.save(update_fields=["escalation_tier", "escalation_loop", "escalation_due_at"])
+    return notifications
 
 
 @transaction.atomic
 def incident_escalate(incident_id: int) -> list[int]:
     """Run the incident's escalation step if it is due; return the notifications written."""
     now = timezone.now()
-    incident = (
-        Incident.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("service__escalation_policy")
-        .filter(pk=incident_id, status=IncidentStatus.TRIGGERED, escalation_due_at__lte=now)
-        .first()
-    )
+    incident = _claim(incident_id, now)
     if incident is None:
         return []  # not due, not triggered, gone, or another worker holds it
-    policy = incident.service.escalation_policy
-    tiers = list(policy.tiers.prefetch_related("users", "schedules")) if policy else []
-    if not tiers:
-        incident.escalation_due_at = None
-        timeline_add(incident=incident, kind="not_paged", message="Policy has no tiers to page")
-        incident.save()
-        return []
-    notifications = _advance(incident, tiers, now)
-    incident.save()
+    notifications = _step(incident, now)
     for n in notifications:
         enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
     if incident.escalation_due_at is not None:
@@ -146,23 +253,73 @@ def incident_escalate(incident_id: int) -> list[int]:
     return [n.pk for n in notifications]
 
 
-def sweep() -> dict[str, int]:
-    """Re-find due work whose task was lost: escalations, notifications, dead claims."""
-    now = timezone.now()
+def _expiry(field: str, duration: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(field) + F(duration), output_field=DateTimeField())
+
+
+def _ack_expired(now: dt.datetime) -> int:
+    """Re-trigger acknowledged incidents whose service's ack timeout has run out."""
+    due = (
+        Incident.objects.filter(status=IncidentStatus.ACKNOWLEDGED)
+        .filter(service__ack_timeout__isnull=False)
+        .alias(expires=_expiry("acknowledged_at", "service__ack_timeout"))
+        .filter(expires__lte=now)
+    )
+    ids = list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
+    return sum(incident_ack_expire(incident_id=pk, now=now) for pk in ids)
+
+
+def _auto_resolved(now: dt.datetime) -> int:
+    """Resolve open incidents whose service auto-resolves them after a quiet spell."""
+    due = (
+        Incident.objects.filter(status__in=OPEN_STATUSES)
+        .filter(service__auto_resolve_after__isnull=False)
+        .alias(last=Coalesce("last_alert_at", "created_at"))
+        .alias(expires=_expiry("last", "service__auto_resolve_after"))
+        .filter(expires__lte=now)
+    )
+    ids = list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
+    return sum(incident_auto_resolve(incident_id=pk, now=now) for pk in ids)
+
+
+def _escalated(now: dt.datetime) -> int:
     due = Incident.objects.filter(status=IncidentStatus.TRIGGERED, escalation_due_at__lte=now)
-    escalated = sum(1 for pk in due.values_list("pk", flat=True)[:500] if incident_escalate(pk))
-    revived = Notification.objects.filter(
-        status=NotificationStatus.SENDING, sent_at__lt=now - STALE_SENDING
-    ).update(status=NotificationStatus.PENDING)
+    ids = list(due.order_by("escalation_due_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for pk in ids:
+        incident_escalate(pk)
+    return len(ids)
+
+
+def _revived(now: dt.datetime) -> int:
+    """Put back to pending the notifications whose sending worker died mid-send."""
+    stale = now - dt.timedelta(seconds=settings.PAGING_SENDING_STALE_SECONDS)
+    return Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale).update(
+        status=NotificationStatus.PENDING
+    )
+
+
+def _late(now: dt.datetime) -> int:
+    """Send again the pending notifications whose task is lost (or well behind)."""
     late = Notification.objects.filter(
         status=NotificationStatus.PENDING, due_at__lte=now - SWEEP_GRACE
-    ).values_list("pk", flat=True)[:500]
-    for pk in late:
+    )
+    ids = list(late.order_by("due_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for pk in ids:
         enqueue("paging.deliver", pk)
-    missed = heartbeats_check()
-    if escalated or revived or late or missed:
-        log.info(
-            "sweep: %d escalated, %d revived, %d late, %d heartbeats missed",
-            *(escalated, revived, len(late), missed),
-        )
-    return {"escalated": escalated, "revived": revived, "late": len(late), "missed": missed}
+    return len(ids)
+
+
+def sweep() -> dict[str, int]:
+    """Re-find due work whose task was lost; run the timers (ack expiry, auto-resolve)."""
+    now = timezone.now()
+    counts = {
+        "escalated": _escalated(now),
+        "revived": _revived(now),
+        "late": _late(now),
+        "missed": heartbeats_check(),
+        "ack_expired": _ack_expired(now),
+        "auto_resolved": _auto_resolved(now),
+    }
+    if any(counts.values()):
+        log.info("sweep: %s", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+    return counts
