@@ -96,8 +96,12 @@ def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
 
         assert _post(url) == 202
 
-        page = "[SMS to +15***01] #1 CRIT Payments API: Disk full on db1 - reply 1A ack, 1R resolve"
-        wait_until(lambda: any(page in line for line in output), timeout=30, what="console SMS")
+        # Whoever the demo's weekly rotation has on call this week gets it (numbers +1555010000N).
+        page = re.compile(
+            r"\[SMS to \+15\*\*\*0\d\] #1 CRIT Payments API: Disk full on db1 "
+            r"- reply 1A ack, 1R resolve"
+        )
+        wait_until(lambda: any(map(page.search, output)), timeout=30, what="console SMS")
     finally:
         os.killpg(runall.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         runall.wait(timeout=60)
