@@ -8,10 +8,12 @@ applies from the next step on; what was already written is never written again.
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -20,7 +22,7 @@ from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
-from paging.delivery import notification_body
+from paging.delivery import notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
 from paging.models import (
     OPEN_STATUSES,
@@ -32,7 +34,7 @@ from paging.models import (
     NotificationRule,
     NotificationStatus,
 )
-from paging.queue import enqueue, enqueue_on_commit
+from paging.queue import enqueue_on_commit
 from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,9 @@ log = logging.getLogger(__name__)
 # more than the sweep interval.
 SWEEP_GRACE = dt.timedelta(milliseconds=500)
 # At most this many rows of each kind per sweep, so one sweep stays short.
-SWEEP_BATCH = 500
+SWEEP_BATCH = 200
+# The advisory lock that lets one sweep run at a time ("sweep" in ASCII).
+SWEEP_LOCK = 0x7377656570
 
 Rule = tuple[str, ContactMethod, dt.timedelta]
 
@@ -283,7 +287,10 @@ def _auto_resolved(now: dt.datetime) -> int:
 
 
 def _escalated(now: dt.datetime) -> int:
-    due = Incident.objects.filter(status=IncidentStatus.TRIGGERED, escalation_due_at__lte=now)
+    """Run the due steps whose task is lost (or well behind)."""
+    due = Incident.objects.filter(
+        status=IncidentStatus.TRIGGERED, escalation_due_at__lte=now - SWEEP_GRACE
+    )
     ids = list(due.order_by("escalation_due_at").values_list("pk", flat=True)[:SWEEP_BATCH])
     for pk in ids:
         incident_escalate(pk)
@@ -299,27 +306,53 @@ def _revived(now: dt.datetime) -> int:
 
 
 def _late(now: dt.datetime) -> int:
-    """Send again the pending notifications whose task is lost (or well behind)."""
+    """Send the pending notifications whose task is lost (or well behind), here and now.
+
+    Sending here rather than enqueueing keeps a backlog from growing: a sweep re-finds the
+    same late rows until they are sent, and would otherwise queue them again every time.
+    """
     late = Notification.objects.filter(
         status=NotificationStatus.PENDING, due_at__lte=now - SWEEP_GRACE
     )
     ids = list(late.order_by("due_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-    for pk in ids:
-        enqueue("paging.deliver", pk)
-    return len(ids)
+    return sum(notification_deliver(pk) != "skipped" for pk in ids)
+
+
+@contextmanager
+def _single_flight() -> Iterator[bool]:
+    """Yield whether this is the only sweep running (a PostgreSQL advisory lock says).
+
+    Sweeps queued behind a busy worker would otherwise run back to back, each re-doing the
+    last one's work; the claims keep overlapping sweeps correct, this keeps them cheap.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
 
 
 def sweep() -> dict[str, int]:
     """Re-find due work whose task was lost; run the timers (ack expiry, auto-resolve)."""
-    now = timezone.now()
-    counts = {
-        "escalated": _escalated(now),
-        "revived": _revived(now),
-        "late": _late(now),
-        "missed": heartbeats_check(),
-        "ack_expired": _ack_expired(now),
-        "auto_resolved": _auto_resolved(now),
-    }
+    with _single_flight() as mine:
+        if not mine:
+            return {}
+        now = timezone.now()
+        counts = {
+            "escalated": _escalated(now),
+            "revived": _revived(now),
+            "late": _late(now),
+            "missed": heartbeats_check(),
+            "ack_expired": _ack_expired(now),
+            "auto_resolved": _auto_resolved(now),
+        }
     if any(counts.values()):
         log.info("sweep: %s", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
     return counts
