@@ -618,8 +618,8 @@ def test_sweeper_revives_a_notification_whose_worker_died(twilio, clock, payment
     clock(61)
     assert sweep()["revived"] == 1  # and sent again
 
-    assert sent_to(twilio) == [ALICE]
-    assert Notification.objects.get().status == "sent"
+    assert sent_to(twilio).count(ALICE) == 1
+    assert Notification.objects.get(tier=0).status == "sent"
 
 
 def test_policy_without_levels_says_so(twilio):
