@@ -60,8 +60,8 @@ class Targets:
     missing: list[str]
 
 
-def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[int], list[str]]:
-    """Return the user ids a tier's targets stand for at `now`, and the empty schedules."""
+def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
+    """Return the people a tier's targets stand for at `now` (each once), and empty schedules."""
     ids: list[int] = [u.pk for u in tier.users.all()]
     empty = []
     for schedule in tier.schedules.all():
@@ -69,72 +69,84 @@ def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[int], list[str]]:
         ids.extend(oncall)
         if not oncall:
             empty.append(f"nobody on call in {schedule}")
-    return list(dict.fromkeys(ids)), empty
+    known = {u.pk: u for u in tier.users.all()}
+    if unknown := [i for i in ids if i not in known]:
+        known |= User.objects.in_bulk(unknown)
+    return [known[i] for i in dict.fromkeys(ids) if i in known], empty
 
 
 def tier_people(tier: Tier, now: dt.datetime) -> list[User]:
     """Return the tier's people at `now`, schedules resolved, each once, in target order."""
-    ids, _ = _people_of(tier, now)
-    by_id = User.objects.in_bulk(ids)
-    return [by_id[i] for i in ids if i in by_id]
+    return _people_of(tier, now)[0]
 
 
-def person_rules(user: User) -> list[Rule]:
-    """Return (rule key, contact method, delay) for each way to reach `user`.
+def rules_for(people: list[User]) -> dict[int, list[Rule]]:
+    """Return each person's (rule key, contact method, delay) list, by user id.
 
     A person with no rules of their own gets the site default (`PAGING_DEFAULT_RULES`).
     """
-    rules = NotificationRule.objects.filter(user=user).select_related("contact_method")
-    own = [(f"r{r.pk}", r.contact_method, r.delay) for r in rules]
-    if own:
-        return own
-    methods = list(ContactMethod.objects.filter(user=user))
-    return [
-        (f"c{c.pk}+{int(delay.total_seconds())}", c, delay)
-        for kind, delay in settings.PAGING_DEFAULT_RULES
-        for c in methods
-        if c.kind == kind
-    ]
+    found: dict[int, list[Rule]] = {p.pk: [] for p in people}
+    rules = NotificationRule.objects.filter(user__in=people).select_related("contact_method")
+    for r in rules:
+        found[r.user_id].append((f"r{r.pk}", r.contact_method, r.delay))
+    if ruleless := [pk for pk, own in found.items() if not own]:
+        for c in ContactMethod.objects.filter(user__in=ruleless):
+            found[c.user_id] += [
+                (f"c{c.pk}+{int(delay.total_seconds())}", c, delay)
+                for kind, delay in settings.PAGING_DEFAULT_RULES
+                if c.kind == kind
+            ]
+    for own in found.values():
+        own.sort(key=lambda rule: rule[2])
+    return found
+
+
+def person_rules(user: User) -> list[Rule]:
+    """Return (rule key, contact method, delay) for each way to reach `user`."""
+    return rules_for([user])[user.pk]
 
 
 def tier_targets(tier: Tier, now: dt.datetime) -> Targets:
     """Return whom the tier pages at `now` with their rules, and why anyone is left out."""
     if not tier.users.all() and not tier.schedules.all():
         return Targets(people=[], missing=["the level has no targets"])
-    targets = Targets(people=[], missing=[])
-    for person in tier_people(tier, now):
-        rules = person_rules(person)
-        if rules:
-            targets.people.append((person, rules))
+    people, empty = _people_of(tier, now)
+    rules = rules_for(people) if people else {}
+    targets = Targets(people=[], missing=empty)
+    for person in people:
+        if rules[person.pk]:
+            targets.people.append((person, rules[person.pk]))
         else:
             targets.missing.append(f"{person} has no contact methods")
-    targets.missing[:0] = _people_of(tier, now)[1]
     return targets
 
 
-def _page_person(
-    incident: Incident, user: User, rules: list[Rule], position: Position, now: dt.datetime
+def _notifications(
+    incident: Incident, targets: Targets, position: Position, now: dt.datetime
 ) -> list[Notification]:
-    """Write the person's notifications for this step; return the ones that are new."""
-    created = []
-    for key, method, delay in rules:
-        notification, new = Notification.objects.get_or_create(
+    """Write every notification of this step in one INSERT.
+
+    The incident's row lock makes each step run once; should anything still write the same
+    (incident, round, tier, loop, person, rule) twice, the unique key fails the whole step and
+    nobody is paged twice.
+    """
+    rows = [
+        Notification(
             incident=incident,
             round=incident.escalation_round,
             tier=position.tier,
             loop=position.loop,
-            user=user,
+            user=person,
             rule_key=key,
-            defaults={
-                "kind": method.kind,
-                "address": method.address,
-                "due_at": now + delay,
-                "body": notification_body(incident, method),
-            },
+            kind=method.kind,
+            address=method.address,
+            due_at=now + delay,
+            body=notification_body(incident, method),
         )
-        if new:
-            created.append(notification)
-    return created
+        for person, rules in targets.people
+        for key, method, delay in rules
+    ]
+    return Notification.objects.bulk_create(rows)
 
 
 def _label(position: Position) -> str:
@@ -149,11 +161,7 @@ def _page_step(incident: Incident, tier: Tier, step: Step, now: dt.datetime) -> 
         why = "; ".join(targets.missing)
         timeline_add(incident=incident, kind="skipped", message=f"{label} skipped: {why}")
         return None
-    created = [
-        n
-        for p, rules in targets.people
-        for n in _page_person(incident, p, rules, step.position, now)
-    ]
+    created = _notifications(incident, targets, step.position, now)
     names = ", ".join(str(p) for p, _ in targets.people)
     note = f" ({'; '.join(targets.missing)})" if targets.missing else ""
     timeline_add(incident=incident, kind="escalated", message=f"{label} paged: {names}{note}")
