@@ -9,7 +9,15 @@ import random
 import statistics
 import time
 
-from schedules.resolver import LayerData, OverrideData, Restriction, ScheduleData, oncall_at, shifts
+from schedules.resolver import (
+    CalendarEvent,
+    LayerData,
+    OverrideData,
+    Restriction,
+    ScheduleData,
+    oncall_at,
+    shifts,
+)
 
 RUNS = 7
 
@@ -35,6 +43,19 @@ def busy_schedule() -> ScheduleData:
     return ScheduleData("Europe/Berlin", layers, tuple(overrides))
 
 
+def with_imported_calendar(schedule: ScheduleData) -> ScheduleData:
+    """Add, on top, an imported calendar of a year of nightly events (18:00 to 02:00 UTC)."""
+    start = dt.datetime(2026, 1, 1, 18, tzinfo=dt.UTC)
+    events = tuple(
+        CalendarEvent(
+            31 + day % 5, start + dt.timedelta(days=day), start + dt.timedelta(days=day, hours=8)
+        )
+        for day in range(365)
+    )
+    nights = LayerData(4, (), 1, "days", dt.datetime(2026, 1, 1), (), "Imported", events)
+    return ScheduleData(schedule.time_zone, (nights, *schedule.layers), schedule.overrides)
+
+
 def _timed(call) -> float:
     started = time.perf_counter()
     call()
@@ -49,6 +70,8 @@ def run() -> list[dict]:
     count = len(shifts(schedule, start, end))
     instants = [start + dt.timedelta(minutes=17 * n) for n in range(1000)]
     lookups = _timed(lambda: [oncall_at(schedule, i) for i in instants]) / len(instants)
+    imported = with_imported_calendar(schedule)
+    with_calendar = [_timed(lambda: shifts(imported, start, end)) for _ in range(RUNS)]
     ms = 1000
     return [
         {
@@ -57,6 +80,11 @@ def run() -> list[dict]:
             "unit": "ms",
         },
         {"name": "a year of shifts, worst of runs", "value": max(year) * ms, "unit": "ms"},
+        {
+            "name": "the same with an imported calendar layer (365 events) on top, median",
+            "value": statistics.median(with_calendar) * ms,
+            "unit": "ms",
+        },
         {"name": "shifts in that year", "value": count, "unit": "shifts"},
         {"name": "who is on call at one instant", "value": lookups * 1e6, "unit": "µs"},
     ]

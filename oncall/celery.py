@@ -20,3 +20,8 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
     # A sweep still queued when the next one is sent is dropped: the next one does its work.
     sweep = sender.signature("paging.sweep", options={"expires": interval})
     sender.add_periodic_task(interval, sweep, name="sweep")
+    # Both pick out what is due themselves, so a minute's tick is enough.
+    sender.add_periodic_task(
+        60.0, sender.signature("schedules.refresh_calendars"), name="refresh calendars"
+    )
+    sender.add_periodic_task(60.0, sender.signature("paging.handoff_notices"), name="handoffs")

@@ -159,6 +159,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5, minimum=1)
+# Imported calendars (iCal feed layers) are re-fetched this often; beat checks every minute.
+CALENDAR_REFRESH_SECONDS = env_int("CALENDAR_REFRESH_SECONDS", 900, minimum=60)
 
 # --- Twilio and e-mail ------------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
@@ -207,6 +209,8 @@ LOGGING = {
     "loggers": {
         # The twilio library logs request bodies (phone numbers, message text) at INFO.
         "twilio": {"level": "WARNING"},
+        # urllib3 logs each request's full path at DEBUG: calendar feed URLs carry tokens.
+        "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         # One line per task run (the sweeper runs every few seconds) is noise; failures still log.
         "celery.app.trace": {"level": "WARNING"},

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from paging.actions import incident_acknowledge, incident_resolve
 from paging.models import (
     ContactMethod,
+    HandoffNotice,
     Incident,
     Integration,
     Notification,
@@ -128,6 +129,19 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     list_select_related = ("incident", "user")
     readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(HandoffNotice)
+class HandoffNoticeAdmin(admin.ModelAdmin):
+    """What was sent to whom at the start of each shift (schedules with handoff notices on)."""
+
+    list_display = ("schedule", "user", "shift_start", "shift_end", "status", "created_at")
+    list_filter = ("status", "schedule")
+    list_select_related = ("schedule", "user")
+    readonly_fields = ("schedule", "user", "shift_start", "shift_end", "status", "sent_to")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -446,3 +446,38 @@ class ReplyCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} for #{self.incident_id}"
+
+
+class HandoffNotice(models.Model):
+    """The notice to the person whose shift starts: one row per schedule, person and start.
+
+    The row is written (unique) and then claimed before anything is sent, so overlapping or
+    repeated runs of the handoff task send each notice once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    schedule = models.ForeignKey(
+        "schedules.Schedule", on_delete=models.CASCADE, related_name="handoff_notices"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    sent_to = models.TextField(blank=True, help_text="What was sent where, one line each.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-shift_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "user", "shift_start"], name="handoff_notice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.schedule} from {self.shift_start:%Y-%m-%d %H:%M} UTC"

@@ -1,8 +1,9 @@
 """Celery tasks: thin wrappers that take ids and call the engine."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from paging import delivery, engine
+from paging import delivery, engine, handoffs
 
 
 @shared_task(name="paging.escalate")
@@ -21,3 +22,9 @@ def deliver(notification_id: int) -> str:
 def sweep() -> dict[str, int]:
     """Pick up due work that a lost task missed."""
     return engine.sweep()
+
+
+@shared_task(name="paging.handoff_notices")
+def handoff_notices() -> dict[str, int]:
+    """Tell people whose shift just started (Celery beat runs this every minute)."""
+    return handoffs.handoffs_send_due(timezone.now())

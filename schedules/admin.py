@@ -1,14 +1,18 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
+from schedules import imports
 from schedules.models import (
+    CALENDAR_KINDS,
     CalendarFeed,
     Layer,
+    LayerKind,
     LayerMember,
     LayerRestriction,
     Override,
@@ -22,6 +26,16 @@ class LayerInline(admin.TabularInline):
     model = Layer
     extra = 0
     show_change_link = True
+    fields = (
+        "name",
+        "level",
+        "kind",
+        "shift_count",
+        "shift_unit",
+        "handoff_date",
+        "handoff_time",
+        "calendar_url",
+    )
 
 
 class OverrideInline(admin.TabularInline):
@@ -47,10 +61,24 @@ PREVIEW_DAYS = 14
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone")
+    list_display = ("name", "time_zone", "handoff_notice")
     search_fields = ("name",)
     readonly_fields = ("preview",)
     inlines = [LayerInline, OverrideInline]
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        for layer_form in formset.forms if formset.model is Layer else ():
+            if "calendar_url" in layer_form.changed_data:
+                layer_form.instance.forget_validators()
+        super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Calendar layers added here are fetched now rather than at the next beat tick.
+        now = timezone.now()
+        new = form.instance.layers.filter(kind__in=CALENDAR_KINDS, calendar_checked_at=None)
+        for layer in new.select_related("schedule"):
+            imports.calendar_refresh(layer=layer, now=now)
 
     @admin.display(description="On call now and the next 14 days")
     def preview(self, schedule: Schedule) -> str:
@@ -84,11 +112,149 @@ class ScheduleAdmin(admin.ModelAdmin):
         )
 
 
+class LayerForm(forms.ModelForm):
+    """A layer, with an optional .ics upload that must parse before anything is stored."""
+
+    calendar_upload = forms.FileField(
+        label="upload .ics",
+        required=False,
+        help_text="For an uploaded-calendar layer: replaces the stored copy.",
+    )
+
+    class Meta:
+        model = Layer
+        fields = [
+            "schedule",
+            "name",
+            "level",
+            "kind",
+            "shift_count",
+            "shift_unit",
+            "handoff_date",
+            "handoff_time",
+            "calendar_url",
+        ]
+
+    def clean_calendar_upload(self) -> bytes | None:
+        upload = self.cleaned_data.get("calendar_upload")
+        if upload is None:
+            return None
+        body = upload.read(imports.MAX_BYTES + 1)
+        if len(body) > imports.MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {imports.MAX_BYTES} bytes.")
+        try:
+            imports.parse(body)
+        except imports.CalendarImportError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return body
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        stored = self.instance.pk and self.instance.calendar_body
+        if cleaned.get("kind") == LayerKind.ICAL_FILE and not (
+            stored or cleaned.get("calendar_upload")
+        ):
+            self.add_error("calendar_upload", "Upload the .ics file of this calendar.")
+        return cleaned
+
+
 @admin.register(Layer)
 class LayerAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "level", "shift_count", "shift_unit", "handoff_date", "handoff_time")
+    form = LayerForm
+    list_display = (
+        "__str__",
+        "level",
+        "kind",
+        "shift_count",
+        "shift_unit",
+        "handoff_date",
+        "handoff_time",
+        "calendar_refreshed_at",
+        "refresh_failing",
+    )
     list_select_related = ("schedule",)
+    list_filter = ("kind",)
     inlines = [LayerMemberInline, RestrictionInline]
+    readonly_fields = (
+        "calendar_refreshed_at",
+        "calendar_checked_at",
+        "calendar_error",
+        "unmapped",
+        "imported",
+    )
+    fieldsets = [
+        (None, {"fields": ["schedule", "name", "level", "kind"]}),
+        ("Rotation", {"fields": ["shift_count", "shift_unit", "handoff_date", "handoff_time"]}),
+        (
+            "Imported calendar",
+            {
+                "description": "Events map to people by attendee e-mail, a username or e-mail "
+                "in the summary, else the organizer's e-mail. Refreshed every "
+                "CALENDAR_REFRESH_SECONDS; a failed refresh keeps the last good copy.",
+                "fields": [
+                    "calendar_url",
+                    "calendar_upload",
+                    "calendar_refreshed_at",
+                    "calendar_checked_at",
+                    "calendar_error",
+                    "unmapped",
+                    "imported",
+                ],
+            },
+        ),
+    ]
+    actions = ["refresh_now"]
+
+    @admin.display(description="last refresh failed", boolean=True)
+    def refresh_failing(self, layer: Layer) -> bool | None:
+        return bool(layer.calendar_error) if layer.is_calendar else None
+
+    @admin.display(description="events not mapped to anyone")
+    def unmapped(self, layer: Layer) -> str:
+        if not layer.calendar_unmapped:
+            return "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((n,) for n in layer.calendar_unmapped)),
+        )
+
+    @admin.display(description="imported events (next 10)")
+    def imported(self, layer: Layer) -> str:
+        if not layer.pk or not layer.is_calendar:
+            return "-"
+        upcoming = layer.imported_events.filter(end__gt=timezone.now()).select_related("user")
+        total = layer.imported_events.count()
+        rows = format_html_join("", "<li>{}</li>", ((str(e),) for e in upcoming[:10]))
+        return format_html("<p>{} in all</p><ul>{}</ul>", total, rows)
+
+    def save_model(self, request, obj: Layer, form, change: bool) -> None:
+        upload = form.cleaned_data.get("calendar_upload")
+        if upload is not None:
+            obj.calendar_body = upload.decode("utf-8", "replace")
+        if "calendar_url" in form.changed_data:
+            obj.forget_validators()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if form.instance.is_calendar:
+            self._refresh(request, [form.instance])
+
+    @admin.action(description="Refresh selected imported calendars now")
+    def refresh_now(self, request, queryset) -> None:
+        self._refresh(request, list(queryset.select_related("schedule")))
+
+    def _refresh(self, request, layers: list[Layer]) -> None:
+        now = timezone.now()
+        for layer in layers:
+            if not layer.is_calendar:
+                continue
+            if imports.calendar_refresh(layer=layer, now=now) == "refreshed":
+                self.message_user(request, f"{layer}: calendar refreshed.", messages.SUCCESS)
+            else:
+                layer.refresh_from_db(fields=["calendar_error"])
+                error = f"{layer}: refresh failed, kept the last good copy: {layer.calendar_error}"
+                self.message_user(request, error, messages.ERROR)
 
 
 @admin.register(Override)

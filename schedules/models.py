@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oncall.timezones import validate_time_zone
-from schedules.resolver import LayerData, OverrideData, Restriction, ScheduleData
+from schedules.resolver import CalendarEvent, LayerData, OverrideData, Restriction, ScheduleData
 
 
 class Schedule(models.Model):
@@ -19,6 +19,11 @@ class Schedule(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    handoff_notice = models.BooleanField(
+        "handoff notices",
+        default=False,
+        help_text="Send the incoming person an SMS and e-mail when their shift starts.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -33,10 +38,14 @@ class Schedule(models.Model):
 
         With a window, only the overrides that touch [start, end) are loaded.
         """
-        layers = self.layers.prefetch_related("members", "restrictions")
         overrides = self.overrides.all()
+        events = ImportedEvent.objects.order_by("start", "end", "user_id")
         if start is not None and end is not None:
             overrides = overrides.filter(start__lt=end, end__gt=start)
+            events = events.filter(start__lt=end, end__gt=start)
+        layers = self.layers.prefetch_related(
+            "members", "restrictions", models.Prefetch("imported_events", queryset=events)
+        )
         return ScheduleData(
             time_zone=self.time_zone,
             layers=tuple(la.snapshot() for la in layers),
@@ -50,16 +59,48 @@ class ShiftUnit(models.TextChoices):
     WEEKS = "weeks", "weeks"
 
 
+class LayerKind(models.TextChoices):
+    ROTATION = "rotation", "rotation"
+    ICAL_URL = "ical_url", "iCal feed (URL)"
+    ICAL_FILE = "ical_file", "uploaded .ics file"
+
+
+CALENDAR_KINDS = (LayerKind.ICAL_URL, LayerKind.ICAL_FILE)
+CALENDAR_SCHEMES = ("http", "https", "webcal")
+
+
 class Layer(models.Model):
-    """One rotation in a schedule; where layers overlap the higher `level` wins."""
+    """One rotation in a schedule, or an imported calendar; where layers overlap the higher
+    `level` wins.
+
+    An imported calendar keeps its last good copy (`calendar_body`) and its events expanded into
+    `ImportedEvent` rows; a failed refresh records `calendar_error` and changes nothing else.
+    """
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
     name = models.CharField(max_length=200, default="Rotation")
     level = models.PositiveSmallIntegerField(default=1, help_text="Higher levels win.")
+    kind = models.CharField(max_length=16, choices=LayerKind.choices, default=LayerKind.ROTATION)
     shift_count = models.PositiveSmallIntegerField(default=1)
     shift_unit = models.CharField(max_length=8, choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
-    handoff_date = models.DateField(help_text="First handoff, in the schedule's time zone.")
+    handoff_date = models.DateField(
+        null=True, blank=True, help_text="First handoff, in the schedule's time zone."
+    )
     handoff_time = models.TimeField(default=dt.time(9, 0))
+    calendar_url = models.CharField(
+        "calendar URL",
+        max_length=2000,
+        blank=True,
+        help_text="iCal feed (http, https or webcal); private URLs are fine, their tokens are "
+        "never logged.",
+    )
+    calendar_body = models.TextField(blank=True, editable=False)
+    calendar_etag = models.CharField(max_length=200, blank=True, editable=False)
+    calendar_last_modified = models.CharField(max_length=64, blank=True, editable=False)
+    calendar_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    calendar_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    calendar_error = models.TextField(blank=True, editable=False)
+    calendar_unmapped = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["schedule", "-level"]
@@ -71,17 +112,61 @@ class Layer(models.Model):
     def __str__(self) -> str:
         return f"{self.schedule}: {self.name}"
 
+    def clean(self) -> None:
+        if self.kind == LayerKind.ROTATION and self.handoff_date is None:
+            raise ValidationError({"handoff_date": "A rotation needs its first handoff date."})
+        if self.kind == LayerKind.ICAL_URL:
+            scheme = self.calendar_url.split("://", 1)[0].lower() if self.calendar_url else ""
+            if "://" not in self.calendar_url or scheme not in CALENDAR_SCHEMES:
+                raise ValidationError(
+                    {"calendar_url": "Enter an http, https or webcal URL of an iCal feed."}
+                )
+
+    def forget_validators(self) -> None:
+        """Drop the ETag and Last-Modified of the stored copy: they belong to the old URL."""
+        self.calendar_etag = self.calendar_last_modified = ""
+
+    @property
+    def is_calendar(self) -> bool:
+        return self.kind in CALENDAR_KINDS
+
     def snapshot(self) -> LayerData:
         """Return the layer as plain data for the pure resolver."""
+        events = None
+        if self.is_calendar:
+            events = tuple(e.snapshot() for e in self.imported_events.all())
         return LayerData(
             level=self.level,
             rotation=tuple(m.user_id for m in self.members.all()),
             shift_count=self.shift_count,
             shift_unit=self.shift_unit,
-            handoff=dt.datetime.combine(self.handoff_date, self.handoff_time),
+            handoff=dt.datetime.combine(
+                self.handoff_date or dt.date(2000, 1, 1), self.handoff_time
+            ),
             restrictions=tuple(r.snapshot() for r in self.restrictions.all()),
             name=self.name,
+            events=events,
         )
+
+
+class ImportedEvent(models.Model):
+    """One occurrence of an imported calendar's event, mapped to the person it names."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="imported_events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    summary = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["layer", "start", "end", "user_id"]
+        indexes = [models.Index(fields=["layer", "start"], name="imported_event_layer_start")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC"
+
+    def snapshot(self) -> CalendarEvent:
+        return CalendarEvent(person=self.user_id, start=self.start, end=self.end)
 
 
 class LayerMember(models.Model):

@@ -7,6 +7,8 @@ No queries and no clock reads: callers pass `Schedule.snapshot()` and aware inst
   same local wall-clock time across DST changes; hourly ones follow real elapsed hours.
 - Restrictions (daily or weekly local windows) limit when a layer has anyone on call.
 - Where layers overlap the highest level that has someone wins ("final schedule").
+- A layer can be an imported calendar instead of a rotation: its events (already expanded and
+  mapped to people) say who is on call; where its events overlap, the one that began last wins.
 - Overrides win over every layer: a person covers a span for the whole schedule, or only where a
   named person would be on call. Among overlapping overrides the later one in the list wins.
 
@@ -42,8 +44,21 @@ class Restriction:
 
 
 @dataclass(frozen=True)
+class CalendarEvent:
+    """One occurrence of an imported calendar's event: `person` is on call in [start, end)."""
+
+    person: int
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
 class LayerData:
-    """A rotation: participants in order, a shift length, and the first handoff (local, naive)."""
+    """A rotation: participants in order, a shift length, and the first handoff (local, naive).
+
+    With `events` set the layer is an imported calendar instead: the events say who is on call
+    and the rotation fields are ignored.
+    """
 
     level: int
     rotation: tuple[int, ...]
@@ -52,6 +67,7 @@ class LayerData:
     handoff: dt.datetime
     restrictions: tuple[Restriction, ...] = ()
     name: str = "Rotation"
+    events: tuple[CalendarEvent, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,42 @@ def _rotation_spans(
         k, begins = k + 1, ends
 
 
+# --- Imported calendars ------------------------------------------------------------------------
+
+
+def _calendar_spans(
+    layer: LayerData, start: dt.datetime, end: dt.datetime
+) -> Iterator[tuple[dt.datetime, dt.datetime, int]]:
+    """Yield (from, until, person) of an imported calendar within [start, end), in order.
+
+    Where events overlap, the one that began last wins (on equal starts, the later listed).
+    """
+    found = [
+        (max(e.start, start), min(e.end, end), (e.start, n), e.person)
+        for n, e in enumerate(layer.events or ())
+        if e.start < end and e.end > start and e.start < e.end
+    ]
+    cuts = sorted({t for begins, ends, _, _ in found for t in (begins, ends)})
+    pending = sorted(found)
+    active: list[tuple] = []
+    for begins, ends in itertools.pairwise(cuts):
+        while pending and pending[0][0] <= begins:
+            active.append(pending.pop(0))
+        active = [item for item in active if item[1] > begins]
+        if active:
+            yield begins, ends, max(active, key=lambda item: item[2])[3]
+
+
+def _calendar_person(layer: LayerData, instant: dt.datetime) -> int | None:
+    """Return who the imported calendar puts on call at `instant` (same rule as above)."""
+    covering = [
+        ((e.start, n), e.person)
+        for n, e in enumerate(layer.events or ())
+        if e.start <= instant < e.end
+    ]
+    return max(covering)[1] if covering else None
+
+
 # --- Restrictions -------------------------------------------------------------------------------
 
 
@@ -198,7 +250,10 @@ def layer_spans(
     layer: LayerData, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[dt.datetime, dt.datetime, int]]:
     """Return the layer's own (from, until, person) spans within [start, end), in order."""
-    rotation = _rotation_spans(layer, zone, start, end)
+    if layer.events is not None:
+        rotation = _calendar_spans(layer, start, end)
+    else:
+        rotation = _rotation_spans(layer, zone, start, end)
     if not layer.restrictions:
         return list(rotation)
     return list(_clipped(rotation, _restriction_spans(layer, zone, start, end)))
@@ -284,12 +339,14 @@ def shifts(schedule: ScheduleData, start: dt.datetime, end: dt.datetime) -> list
 
 def _layer_person(layer: LayerData, zone: ZoneInfo, instant: dt.datetime) -> int | None:
     """Return who the layer alone puts on call at `instant` (restrictions applied)."""
-    k = shift_index(layer, zone, instant) if layer.rotation else None
-    if k is None:
+    if layer.events is not None:
+        person = _calendar_person(layer, instant)
+    else:
+        k = shift_index(layer, zone, instant) if layer.rotation else None
+        person = None if k is None else layer.rotation[k % len(layer.rotation)]
+    if person is None or (layer.restrictions and not _within(layer, zone, instant)):
         return None
-    if layer.restrictions and not _within(layer, zone, instant):
-        return None
-    return layer.rotation[k % len(layer.rotation)]
+    return person
 
 
 def _within(layer: LayerData, zone: ZoneInfo, instant: dt.datetime) -> bool:

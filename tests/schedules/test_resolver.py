@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedules.resolver import LayerData, ScheduleData, oncall_at
+from schedules.resolver import (
+    CalendarEvent,
+    LayerData,
+    Restriction,
+    ScheduleData,
+    oncall_at,
+    shifts,
+)
 
 NY = ZoneInfo("America/New_York")
 
@@ -101,3 +108,47 @@ def test_rotation_moves_to_the_next_person_at_each_handoff(minutes, people, coun
     later = oncall_at(schedule, instant + dt.timedelta(minutes=1))[0]
 
     assert later in (now, (now + 1) % people)
+
+
+def calendar(*events, level=1, restrictions=()):
+    return LayerData(
+        level=level,
+        rotation=(),
+        shift_count=1,
+        shift_unit="days",
+        handoff=dt.datetime(2026, 1, 1),
+        restrictions=restrictions,
+        name="Imported",
+        events=tuple(CalendarEvent(p, s, e) for p, s, e in events),
+    )
+
+
+def test_imported_calendar_events_say_who_is_on_call_and_the_later_start_wins():
+    utc = dt.UTC
+    layer = calendar(
+        (1, dt.datetime(2026, 1, 5, 9, tzinfo=utc), dt.datetime(2026, 1, 12, 9, tzinfo=utc)),
+        (2, dt.datetime(2026, 1, 7, 0, tzinfo=utc), dt.datetime(2026, 1, 8, 0, tzinfo=utc)),
+    )
+    schedule = ScheduleData("UTC", (layer,))
+    window = dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 1, 20, tzinfo=utc)
+
+    found = [(s.person, s.start.day, s.start.hour, s.end.day) for s in shifts(schedule, *window)]
+
+    assert found == [(1, 5, 9, 7), (2, 7, 0, 8), (1, 8, 0, 12)]
+    assert oncall_at(schedule, dt.datetime(2026, 1, 7, 12, tzinfo=utc)) == (2,)
+    assert oncall_at(schedule, dt.datetime(2026, 1, 12, 9, tzinfo=utc)) == ()
+
+
+def test_an_empty_imported_calendar_lets_a_lower_rotation_through():
+    schedule = ScheduleData("America/New_York", (calendar(level=2), rotation([7])))
+
+    assert oncall_at(schedule, at(NY, 2026, 2, 1, 12)) == (7,)
+
+
+def test_restrictions_apply_to_imported_calendars_too():
+    week = (3, at(NY, 2026, 1, 5, 0), at(NY, 2026, 1, 12, 0))
+    office = Restriction("daily", dt.time(9), dt.time(17))
+    schedule = ScheduleData("America/New_York", (calendar(week, restrictions=(office,)),))
+
+    assert oncall_at(schedule, at(NY, 2026, 1, 6, 10)) == (3,)
+    assert oncall_at(schedule, at(NY, 2026, 1, 6, 18)) == ()

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schedules.resolver import (
+    CalendarEvent,
     LayerData,
     OverrideData,
     Restriction,
@@ -67,6 +68,27 @@ def layers(draw, level: int) -> LayerData:
 
 
 @st.composite
+def calendar_layers(draw, level: int) -> LayerData:
+    """An imported calendar: events that may overlap, touch or leave gaps."""
+    base = draw(st.sampled_from(AROUND)).replace(tzinfo=dt.UTC)
+    events = []
+    for _ in range(draw(st.integers(0, 8))):
+        start = base + dt.timedelta(hours=draw(st.integers(-48, 24 * 14)))
+        length = dt.timedelta(hours=draw(st.integers(1, 24 * 4)))
+        events.append(CalendarEvent(draw(PEOPLE), start, start + length))
+    return LayerData(
+        level=level,
+        rotation=(),
+        shift_count=1,
+        shift_unit="days",
+        handoff=dt.datetime(2026, 1, 1),
+        restrictions=tuple(draw(st.lists(restrictions, max_size=1))),
+        name=f"C{level}",
+        events=tuple(events),
+    )
+
+
+@st.composite
 def schedules(draw):
     zone = draw(st.sampled_from(ZONES))
     levels = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True))
@@ -77,7 +99,8 @@ def schedules(draw):
         length = dt.timedelta(hours=draw(st.integers(1, 72)))
         replaces = draw(st.none() | PEOPLE)
         overrides.append(OverrideData(draw(PEOPLE), start, start + length, replaces))
-    data = ScheduleData(zone, tuple(draw(layers(level)) for level in levels), tuple(overrides))
+    drawn = tuple(draw(st.one_of(layers(level), calendar_layers(level))) for level in levels)
+    data = ScheduleData(zone, drawn, tuple(overrides))
     start = base + dt.timedelta(minutes=draw(st.integers(0, 60 * 24 * 3)))
     return data, start, start + dt.timedelta(days=draw(st.integers(1, 21)))
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("paging", "0003_service_timers_maintenance"),
+        ("paging", "0004_handoff_notices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,89 @@
+"""A calendar server over real HTTP on 127.0.0.1, for tests of imported iCal feeds.
+
+It serves one body at any path, with an ETag and Last-Modified, answers 304 to a matching
+conditional request, can be told to fail (any status, or any body), and records the requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class FeedState:
+    body: bytes = b""
+    status: int = 200
+    etag: str = '"v1"'
+    last_modified: str = "Fri, 20 Nov 2026 09:30:00 GMT"
+    requests: list[Seen] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        state.requests.append(Seen(self.path, dict(self.headers.items())))
+        if state.status != 200:
+            self._answer(state.status, b"Internal error")
+        elif state.etag and self.headers.get("If-None-Match") == state.etag:
+            self._answer(304, b"")
+        else:
+            self._answer(200, state.body, "text/calendar; charset=utf-8")
+
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        state = self.server.state
+        self.send_response(status)
+        if status in (200, 304) and state.etag:
+            self.send_header("ETag", state.etag)
+            self.send_header("Last-Modified", state.last_modified)
+        if status != 304:
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = FeedState()
+
+
+class FeedServer:
+    """Serve `state.body` at every path until stopped."""
+
+    def __init__(self) -> None:
+        self._server = _Server()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def state(self) -> FeedState:
+        return self._server.state
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def __enter__(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
