@@ -167,6 +167,9 @@ def run() -> list[dict]:
             TWILIO_FROM_NUMBER="+15559990000",
             TWILIO_API_BASE_URL=fake.url,
             SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),
+            # A page whose worker died mid-send is sent again after this (production: 60 s).
+            PAGING_SENDING_STALE_SECONDS="5",
+            TWILIO_TIMEOUT_SECONDS="2",
             VAR_DIR=str(stack.ROOT / "var" / "bench"),
         )
         normal = _run_once(fake, env, kill=False)

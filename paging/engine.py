@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 # is harmless: the claim lets one through). Small, so a dead worker's pages are late by little
 # more than the sweep interval.
 SWEEP_GRACE = dt.timedelta(milliseconds=500)
+# An escalation task sends this many of the step's pages due at once itself (the rest, and all
+# later ones, go through the broker so that other workers share them).
+SEND_NOW = 3
 # At most this many rows of each kind per sweep, so one sweep stays short.
 SWEEP_BATCH = 200
 # The advisory lock that lets one sweep run at a time ("sweep" in ASCII).
@@ -250,18 +253,28 @@ def _step(incident: Incident, now: dt.datetime) -> list[Notification]:
     return notifications
 
 
-@transaction.atomic
-def incident_escalate(incident_id: int) -> list[int]:
-    """Run the incident's escalation step if it is due; return the notifications written."""
+def incident_escalate(incident_id: int, *, send_now: int = 0) -> list[int]:
+    """Run the incident's escalation step if it is due; return the notifications written.
+
+    Each notification gets a delivery task after commit, except the first `send_now` that are
+    due at once: the caller's own process sends those straight after commit, saving a trip
+    through the broker (and the queue behind other work). Should it die first, they are
+    pending rows the sweeper sends.
+    """
     now = timezone.now()
-    incident = _claim(incident_id, now)
-    if incident is None:
-        return []  # not due, not triggered, gone, or another worker holds it
-    notifications = _step(incident, now)
-    for n in notifications:
-        enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
-    if incident.escalation_due_at is not None:
-        enqueue_on_commit("paging.escalate", incident.pk, eta=incident.escalation_due_at)
+    with transaction.atomic():
+        incident = _claim(incident_id, now)
+        if incident is None:
+            return []  # not due, not triggered, gone, or another worker holds it
+        notifications = _step(incident, now)
+        here = [n.pk for n in notifications if n.due_at <= now][:send_now]
+        for n in notifications:
+            if n.pk not in here:
+                enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
+        if incident.escalation_due_at is not None:
+            enqueue_on_commit("paging.escalate", incident.pk, eta=incident.escalation_due_at)
+    for pk in here:
+        notification_deliver(pk)
     return [n.pk for n in notifications]
 
 

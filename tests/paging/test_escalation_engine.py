@@ -573,6 +573,18 @@ def test_duplicate_escalate_task_pages_once(twilio, payments):
     assert len(twilio.messages) == 1
 
 
+def test_escalation_task_sends_the_pages_due_at_once_itself(twilio, payments, alice):
+    desk = ContactMethodFactory(user=alice, name="desk", address="+15550100011")
+    NotificationRule.objects.create(user=alice, contact_method=alice.contact_methods.first())
+    NotificationRule.objects.create(user=alice, contact_method=desk, delay=dt.timedelta(minutes=1))
+    incident = trigger(payments)
+
+    incident_escalate(incident.pk, send_now=3)
+
+    assert sent_to(twilio) == [ALICE]  # the delayed one waits for its time
+    assert sorted(n.status for n in incident.notifications.all()) == ["pending", "sent"]
+
+
 def test_transient_twilio_failure_is_retried_then_sent(twilio, payments):
     twilio.fail_next(status=503, message="Service Unavailable")
     incident = trigger(payments)
