@@ -8,6 +8,7 @@ applies from the next step on; what was already written is never written again.
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from paging.models import (
     Notification,
     NotificationRule,
     NotificationStatus,
+    Service,
 )
 from paging.queue import enqueue_on_commit
 from schedules.resolver import oncall_at
@@ -377,3 +379,42 @@ def sweep() -> dict[str, int]:
     if any(counts.values()):
         log.info("sweep: %s", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
     return counts
+
+
+TEST_SERVICE = "Test pages"
+
+
+@transaction.atomic
+def person_test_page(*, user: User, by: User | None) -> Incident | None:
+    """Page `user` through their notification rules with a clearly marked test incident.
+
+    The incident belongs to the "Test pages" service (no policy: nobody else is paged; it
+    resolves itself after an hour). Returns None when the person has no way to be reached.
+    """
+    rules = rules_for([user])[user.pk]
+    if not rules:
+        return None
+    service, _ = Service.objects.get_or_create(
+        name=TEST_SERVICE,
+        defaults={
+            "description": "Test pages sent from admin; nobody but the tested person is paged.",
+            "auto_resolve_after": dt.timedelta(hours=1),
+        },
+    )
+    sender = f" from {by}" if by else ""
+    incident = Incident.objects.create(
+        service=service,
+        dedup_key=f"test-page-{uuid.uuid4().hex}",
+        summary=f"TEST PAGE for {user}{sender}: no action needed",
+        severity="info",
+        urgency="low",
+        escalation_tier=0,
+    )
+    timeline_add(
+        incident=incident, kind="test_page", message=f"Test page to {user}{sender}", actor=by
+    )
+    now = timezone.now()
+    targets = Targets(people=[(user, rules)], missing=[])
+    for n in _notifications(incident, targets, Position(tier=0), now):
+        enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
+    return incident
