@@ -6,7 +6,7 @@ from accounts.models import User
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
-from paging.engine import person_test_page
+from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
     ContactMethod,
     HandoffNotice,
@@ -91,6 +91,8 @@ class ServiceAdmin(admin.ModelAdmin):
         for obj in formset.deleted_objects:
             obj.delete()
         formset.save_m2m()
+        if formset.model is MaintenanceWindow and formset.has_changed():
+            maintenance_changed(service_id=form.instance.pk)
 
 
 class TestPageForm(forms.Form):

@@ -228,6 +228,35 @@ def _hold(incident: Incident, until: dt.datetime) -> None:
     )
 
 
+# Timeline kinds the engine writes when it moves an incident's escalation on (or holds it).
+_STEP_KINDS = ("maintenance", "escalated", "skipped", "loop", "exhausted", "ack_expired")
+
+
+def maintenance_changed(*, service_id: int) -> int:
+    """Re-time the incidents a service's maintenance holds, after its windows changed.
+
+    A window ended early (or deleted) lets them escalate at once; a longer one holds them on.
+    Returns how many were re-timed.
+    """
+    now = timezone.now()
+    due = maintenance_until(service_id, now) or now
+    retimed = 0
+    waiting = Incident.objects.filter(
+        service_id=service_id, status=IncidentStatus.TRIGGERED, escalation_due_at__gt=now
+    )
+    for incident in waiting:
+        last = incident.timeline.filter(kind__in=_STEP_KINDS).order_by("-at", "-id").first()
+        if last is None or last.kind != "maintenance" or incident.escalation_due_at == due:
+            continue
+        moved = Incident.objects.filter(
+            pk=incident.pk, escalation_due_at=incident.escalation_due_at
+        ).update(escalation_due_at=due)
+        if moved:
+            enqueue_on_commit("paging.escalate", incident.pk, eta=due if due > now else None)
+            retimed += 1
+    return retimed
+
+
 def _claim(incident_id: int, now: dt.datetime) -> Incident | None:
     """Lock the incident if it is triggered and its step is due; None if not, or held elsewhere."""
     return (

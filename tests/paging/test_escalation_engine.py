@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from paging.actions import incident_acknowledge, incident_resolve
 from paging.delivery import notification_deliver
-from paging.engine import incident_escalate, sweep
+from paging.engine import incident_escalate, maintenance_changed, sweep
 from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Incident, IncidentStatus, Notification, NotificationRule
@@ -449,6 +449,38 @@ def test_maintenance_records_the_incident_and_pages_when_the_window_ends(twilio,
 
     assert sent_to(twilio) == [ALICE]
     assert timeline(incident)[-2] == "Level 1 paged: Alice Adams"
+
+
+def test_window_ended_early_lets_held_incidents_escalate_at_once(twilio, clock, payments):
+    now = timezone.now()
+    window = payments.maintenance_windows.create(starts_at=now, ends_at=now + dt.timedelta(hours=1))
+    trigger(payments)
+    work()
+    clock(600)
+
+    window.ends_at = timezone.now()
+    window.save()
+    assert maintenance_changed(service_id=payments.pk) == 1
+    work()
+
+    assert sent_to(twilio) == [ALICE]
+
+
+def test_window_made_longer_holds_incidents_on(twilio, clock, payments):
+    now = timezone.now()
+    window = payments.maintenance_windows.create(starts_at=now, ends_at=now + dt.timedelta(hours=1))
+    trigger(payments)
+    work()
+
+    window.ends_at = now + dt.timedelta(hours=2)
+    window.save()
+    maintenance_changed(service_id=payments.pk)
+    clock(3600)
+    work()
+    assert twilio.messages == []
+    clock(7200)
+    work()
+    assert sent_to(twilio) == [ALICE]
 
 
 def test_incident_resolved_during_maintenance_pages_nobody(twilio, clock, payments):
