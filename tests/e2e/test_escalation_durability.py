@@ -54,8 +54,10 @@ def cluster(twilio, tmp_path: Path, *, workers: int, beats: int):
     current_app.control.purge()  # messages earlier tests left for rows that are gone
     env = _worker_env("http://127.0.0.1:9", twilio) | {
         "SWEEP_INTERVAL_SECONDS": "1",
-        "PAGING_SENDING_STALE_SECONDS": "3",
-        "TWILIO_TIMEOUT_SECONDS": "1",
+        # A send cut off by SIGKILL is retried this soon; a slow fake (the machine is busy)
+        # must not time out first, or the retry would page twice.
+        "PAGING_SENDING_STALE_SECONDS": "8",
+        "TWILIO_TIMEOUT_SECONDS": "5",
         "LOG_LEVEL": "INFO",
     }
     python = [sys.executable, "-m", "celery", "-A", "oncall"]

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from paging.actions import incident_acknowledge, incident_resolve
+from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate, maintenance_changed, sweep
 from paging.ingest import alert_ingest
@@ -349,8 +349,6 @@ def test_acknowledgement_without_service_timeout_never_expires(twilio, clock, pa
 
 
 def test_escalate_now_pages_the_next_level_at_once(twilio, payments):
-    from paging.actions import incident_escalate_now
-
     incident = trigger(payments)
     work()
 
@@ -362,8 +360,6 @@ def test_escalate_now_pages_the_next_level_at_once(twilio, payments):
 
 
 def test_escalate_now_retriggers_an_acknowledged_incident(twilio, payments, alice):
-    from paging.actions import incident_escalate_now
-
     incident = trigger(payments)
     work()
     incident_acknowledge(incident=incident, by=alice, via="SMS")
@@ -377,8 +373,6 @@ def test_escalate_now_retriggers_an_acknowledged_incident(twilio, payments, alic
 
 
 def test_escalate_now_after_the_last_level_starts_again_at_level_1(twilio, clock, payments):
-    from paging.actions import incident_escalate_now
-
     incident = trigger(payments)
     for seconds in (0, 60, 120):
         clock(seconds)
@@ -391,8 +385,6 @@ def test_escalate_now_after_the_last_level_starts_again_at_level_1(twilio, clock
 
 
 def test_escalate_now_on_a_resolved_incident_changes_nothing(twilio, payments):
-    from paging.actions import incident_escalate_now
-
     incident = trigger(payments)
     incident_resolve(incident=incident, by=None, via="API")
 
