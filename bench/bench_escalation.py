@@ -52,7 +52,7 @@ def _seed() -> object:
     policy = EscalationPolicy.objects.create(name="bench escalation")
     for position, phone in enumerate([LEVEL_1, LEVEL_2]):
         user = User.objects.create(username=f"level{position + 1}")
-        ContactMethod.objects.create(user=user, kind="sms", address=phone)
+        ContactMethod.objects.create(user=user, kind="sms", address=phone, verified=True)
         tier = Tier.objects.create(policy=policy, position=position, ack_timeout=TIMEOUT)
         tier.users.add(user)
     service = Service.objects.create(name="bench escalation", escalation_policy=policy, storm_cap=0)
@@ -170,6 +170,10 @@ def run() -> list[dict]:
             # A page whose worker died mid-send is sent again after this (production: 60 s).
             PAGING_SENDING_STALE_SECONDS="5",
             TWILIO_TIMEOUT_SECONDS="2",
+            # One SMS per page: no carrier-safe spacing or bundling (see bench_page_latency).
+            PAGING_SMS_MIN_INTERVAL_SECONDS="0",
+            PAGING_SMS_MAX_PER_HOUR="100000",
+            PAGING_SMS_BUNDLE="false",
             VAR_DIR=str(stack.ROOT / "var" / "bench"),
         )
         normal = _run_once(fake, env, kill=False)

@@ -20,7 +20,7 @@ def _seed(public_url: str) -> str:
     from paging.models import ContactMethod, Integration, Service
 
     user = User.objects.create(username="alice", first_name="Alice")
-    ContactMethod.objects.create(user=user, kind="sms", address="+15550100001")
+    ContactMethod.objects.create(user=user, kind="sms", address="+15550100001", verified=True)
     policy = EscalationPolicy.objects.create(name="bench")
     tier = Tier.objects.create(policy=policy, position=0, ack_timeout=dt.timedelta(hours=1))
     tier.users.add(user)
@@ -54,6 +54,11 @@ def run() -> list[dict]:
             TWILIO_AUTH_TOKEN=fake.auth_token,
             TWILIO_FROM_NUMBER="+15559990000",
             TWILIO_API_BASE_URL=fake.url,
+            # This measures the pipeline, one SMS per alert to one number: no carrier-safe
+            # spacing or bundling, which would (rightly) fold the burst into a few SMS.
+            PAGING_SMS_MIN_INTERVAL_SECONDS="0",
+            PAGING_SMS_MAX_PER_HOUR="100000",
+            PAGING_SMS_BUNDLE="false",
         )
         with stack.running(env) as base:
             env["PUBLIC_URL"] = base

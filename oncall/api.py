@@ -4,15 +4,26 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from paging.api import IncidentViewSet, IntegrationViewSet
+from accounts.api import ApiTokenViewSet
+from escalation.api import EscalationPolicyViewSet
+from paging.api.incidents import IncidentViewSet
+from paging.api.people import ContactMethodViewSet, NotificationRuleViewSet, UserViewSet
+from paging.api.services import IntegrationViewSet, MaintenanceWindowViewSet, ServiceViewSet
 from schedules.api import CalendarFeedViewSet, OverrideViewSet, ScheduleViewSet
 
 router = DefaultRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
+router.register("services", ServiceViewSet, basename="service")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenancewindow")
 router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("escalation-policies", EscalationPolicyViewSet, basename="escalationpolicy")
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("overrides", OverrideViewSet, basename="override")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendarfeed")
+router.register("users", UserViewSet, basename="user")
+router.register("contact-methods", ContactMethodViewSet, basename="contactmethod")
+router.register("notification-rules", NotificationRuleViewSet, basename="notificationrule")
+router.register("api-tokens", ApiTokenViewSet, basename="apitoken")
 
 urlpatterns = [
     path("", include(router.urls)),

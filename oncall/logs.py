@@ -3,8 +3,11 @@
 import logging
 import re
 
-# Secret path segments: integration keys and calendar feed tokens travel in URLs.
-_SECRET_PATH = re.compile(r"(/(?:integrations|calendar|heartbeat)/)[^/\s\"'?]+")
+# Secret path segments: integration keys, calendar feed tokens and the signed tokens of voice,
+# e-mail and verification links travel in URLs.
+_SECRET_PATH = re.compile(
+    r"(/(?:integrations|calendar|heartbeat|voice|page|verify|verify-call)/)[^/\s\"'?]+"
+)
 _PHONE = re.compile(r"\+(\d{2})\d{4,}(\d{2})\b")
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "schedules",
     "escalation",
     "paging",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +230,22 @@ PAGING_DEFAULT_RULES = env_delays(
 # A notification claimed for sending this long ago, and never finished, belonged to a worker
 # that died: send it again. Keep it well above TWILIO_TIMEOUT_SECONDS.
 PAGING_SENDING_STALE_SECONDS = env_int("PAGING_SENDING_STALE_SECONDS", 60, minimum=1)
+# Carrier-safe limits per phone number: seconds between two SMS, and SMS per hour. Pages held
+# back by them go out together as one bundled SMS when the number may be texted again.
+PAGING_SMS_MIN_INTERVAL_SECONDS = env_int("PAGING_SMS_MIN_INTERVAL_SECONDS", 5)
+PAGING_SMS_MAX_PER_HOUR = env_int("PAGING_SMS_MAX_PER_HOUR", 30, minimum=1)
+# Pages for one number due at the same moment go out as one SMS ("reply 100A to ack all").
+PAGING_SMS_BUNDLE = env_bool("PAGING_SMS_BUNDLE", True)
+# SMS replies taken from one number per minute; more get no answer and change nothing.
+PAGING_SMS_REPLIES_PER_MINUTE = env_int("PAGING_SMS_REPLIES_PER_MINUTE", 10, minimum=1)
+# A busy / unanswered / failed call is placed again this many times, this many seconds apart,
+# before the person's next contact method goes out (0: next contact method at once).
+PAGING_VOICE_REDIALS = env_int("PAGING_VOICE_REDIALS", 0)
+PAGING_VOICE_REDIAL_SECONDS = env_int("PAGING_VOICE_REDIAL_SECONDS", 60, minimum=1)
+# How long the acknowledge / resolve links in a page e-mail work.
+PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
+# How long a contact method verification code (or e-mail link) works.
+PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
 # On PostgreSQL a trigger joins or opens its incident in one SQL statement (paging/ingest_pg.py);
 # off, every alert takes the portable ORM path. Only for comparing the two.
 INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)
@@ -248,5 +265,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call paging API",
     "VERSION": "1",
-    "ENUM_NAME_OVERRIDES": {"Weekday": "schedules.models.Weekday"},
+    "ENUM_NAME_OVERRIDES": {
+        "Weekday": "schedules.models.Weekday",
+        "ContactKind": "paging.models.ContactKind",
+        "IntegrationKind": "paging.models.IntegrationKind",
+        "RestrictionKind": "schedules.models.RestrictionKind",
+    },
 }

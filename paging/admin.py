@@ -1,3 +1,5 @@
+import smtplib
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -6,6 +8,7 @@ from accounts.models import User
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.channels import DeliveryError
 from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
     ContactMethod,
@@ -18,6 +21,7 @@ from paging.models import (
     Service,
     TimelineEntry,
 )
+from paging.verification import contact_method_mark_verified, contact_method_verification_send
 
 
 class IntegrationInline(admin.TabularInline):
@@ -149,7 +153,19 @@ class TimelineInline(admin.TabularInline):
 class NotificationInline(admin.TabularInline):
     model = Notification
     extra = 0
-    fields = ("user", "kind", "tier", "loop", "due_at", "status", "body", "provider_id", "error")
+    fields = (
+        "user",
+        "kind",
+        "tier",
+        "loop",
+        "due_at",
+        "status",
+        "provider_status",
+        "body",
+        "provider_id",
+        "duration_ms",
+        "error",
+    )
     readonly_fields = fields
     can_delete = False
 
@@ -222,11 +238,44 @@ class IncidentAdmin(admin.ModelAdmin):
         self.message_user(request, f"{done} incident(s) resolved.", messages.SUCCESS)
 
 
+# --- Contact methods and delivery (channels) -----------------------------------------------------
+
+
 @admin.register(ContactMethod)
 class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ("user", "name", "kind", "address")
+    list_display = ("user", "name", "kind", "address", "verified", "sms_stopped_at")
     list_select_related = ("user",)
-    list_filter = ("kind",)
+    list_filter = ("kind", "verified")
+    search_fields = ("address", "user__username", "user__first_name", "user__last_name")
+    readonly_fields = ("verified_at", "sms_stopped_at", "verify_sent_at")
+    actions = ["mark_verified", "send_verification"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Save; a new unverified method gets its verification code at once."""
+        super().save_model(request, obj, form, change)
+        if obj.verified and obj.verified_at is None:
+            contact_method_mark_verified(method=obj)
+        elif not change and not obj.verified:
+            self._send(request, obj)
+
+    def _send(self, request, method: ContactMethod) -> bool:
+        try:
+            contact_method_verification_send(method=method)
+        except (DeliveryError, OSError, smtplib.SMTPException) as exc:
+            self.message_user(request, f"{method}: code not sent: {exc}", messages.ERROR)
+            return False
+        return True
+
+    @admin.action(description="Mark selected contact methods verified")
+    def mark_verified(self, request, queryset) -> None:
+        for method in queryset:
+            contact_method_mark_verified(method=method)
+        self.message_user(request, f"{len(queryset)} contact method(s) verified.", messages.SUCCESS)
+
+    @admin.action(description="Send a verification code to selected contact methods")
+    def send_verification(self, request, queryset) -> None:
+        sent = sum(self._send(request, m) for m in queryset.filter(verified=False))
+        self.message_user(request, f"{sent} verification code(s) sent.", messages.SUCCESS)
 
 
 @admin.register(NotificationRule)
@@ -237,7 +286,17 @@ class NotificationRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("id", "incident", "user", "kind", "status", "due_at", "sent_at", "provider_id")
+    list_display = (
+        "id",
+        "incident",
+        "user",
+        "kind",
+        "status",
+        "provider_status",
+        "due_at",
+        "sent_at",
+        "provider_id",
+    )
     list_filter = ("status", "kind")
     list_select_related = ("incident", "user")
     readonly_fields = [f.name for f in Notification._meta.fields]

@@ -2,6 +2,9 @@
 
 A notification row exists before any provider is called; a claim (a conditional UPDATE from
 pending to sending) makes sure one worker sends it, whatever duplicate tasks or sweeps happen.
+SMS to one number respect its carrier-safe limits (`limits.py`) and go out bundled when several
+are due at once (`bundles.py`). A page that fails for good brings the person's next contact
+method forward to now.
 """
 
 import datetime as dt
@@ -14,9 +17,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from paging.actions import timeline_add
+from paging.bundles import bundle_claim, bundle_code, bundle_items
 from paging.channels import DeliveryError, channel_for
-from paging.messages import sms_page
+from paging.channels.email import email_subject
+from paging.channels.twilio_client import UNSUBSCRIBED
+from paging.contacts import phone_sms_stop, sms_stopped
+from paging.limits import sms_slot_take
+from paging.messages import sms_bundle, sms_page
 from paging.models import (
+    ContactKind,
     ContactMethod,
     Incident,
     IncidentStatus,
@@ -24,9 +33,16 @@ from paging.models import (
     NotificationStatus,
     ReplyCode,
 )
-from paging.queue import enqueue
+from paging.queue import enqueue, enqueue_on_commit
+from paging.voice import spoken_page
 
 log = logging.getLogger(__name__)
+
+_SENT_WORDS = {
+    ContactKind.SMS: "SMS sent to {user}",
+    ContactKind.VOICE: "Voice call placed to {user}",
+    ContactKind.EMAIL: "E-mail sent to {user}",
+}
 
 
 def reply_code(*, phone: str, incident: Incident) -> int:
@@ -48,6 +64,11 @@ def reply_code(*, phone: str, incident: Incident) -> int:
 
 
 def notification_body(incident: Incident, method: ContactMethod) -> str:
+    """Return what the page says through `method`: SMS text, spoken words or e-mail subject."""
+    if method.kind == ContactKind.VOICE:
+        return spoken_page(incident)
+    if method.kind == ContactKind.EMAIL:
+        return email_subject(incident)
     code = reply_code(phone=method.address, incident=incident)
     return sms_page(
         number=incident.pk,
@@ -75,8 +96,43 @@ def _finish(notification: Notification, **fields: object) -> None:
     notification.save(update_fields=list(fields))
 
 
+def _what(notification: Notification) -> str:
+    return f"{notification.get_kind_display()} to {notification.user}"
+
+
+def next_method_now(notification: Notification, why: str) -> None:
+    """After a failed page, send the person's next pending contact method at once; say so."""
+    now = timezone.now()
+    later = (
+        Notification.objects.filter(
+            incident_id=notification.incident_id,
+            user_id=notification.user_id,
+            tier=notification.tier,
+            loop=notification.loop,
+            status=NotificationStatus.PENDING,
+            due_at__gt=now,
+        )
+        .order_by("due_at", "id")
+        .first()
+    )
+    incident = notification.incident
+    if incident.status != IncidentStatus.TRIGGERED:
+        timeline_add(incident=incident, kind="failed", message=why)
+        return
+    if later is None:
+        note = f"; no other contact method left for {notification.user}"
+        timeline_add(incident=incident, kind="failed", message=why + note)
+        return
+    Notification.objects.filter(pk=later.pk, status=NotificationStatus.PENDING).update(due_at=now)
+    enqueue_on_commit("paging.deliver", later.pk)
+    note = f"; {_what(later)} goes out now instead of at {later.due_at:%H:%M:%S} UTC"
+    timeline_add(incident=incident, kind="failed", message=why + note)
+
+
 def _failed(notification: Notification, error: DeliveryError) -> None:
-    """Retry a transient failure with backoff, or fail for good."""
+    """Retry a transient failure with backoff, or fail for good and fall over."""
+    if error.code == UNSUBSCRIBED:
+        phone_sms_stop(phone=notification.address)
     attempts = notification.attempts
     if not error.permanent and attempts < settings.PAGING_DELIVERY_MAX_ATTEMPTS:
         retry_at = timezone.now() + dt.timedelta(seconds=min(2**attempts, 60))
@@ -84,8 +140,68 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
         enqueue("paging.deliver", notification.pk, eta=retry_at)
         return
     _finish(notification, status=NotificationStatus.FAILED, error=str(error))
-    what = f"{notification.get_kind_display()} to {notification.user}"
-    timeline_add(incident=notification.incident, kind="failed", message=f"{what} failed: {error}")
+    next_method_now(notification, f"{_what(notification)} failed: {error}")
+
+
+def _defer(notification: Notification, until: dt.datetime) -> None:
+    """Put an SMS back until its number may be texted again (it may then go out bundled)."""
+    _finish(
+        notification,
+        status=NotificationStatus.PENDING,
+        due_at=until,
+        attempts=notification.attempts - 1,
+    )
+    enqueue("paging.deliver", notification.pk, eta=until)
+    if until - timezone.now() > dt.timedelta(minutes=1):
+        hourly = settings.PAGING_SMS_MAX_PER_HOUR
+        message = (
+            f"{_what(notification)} held back until {until:%H:%M:%S} UTC: "
+            f"at most {hourly} SMS an hour to one number"
+        )
+        timeline_add(incident=notification.incident, kind="held", message=message)
+
+
+def _bundle(batch: list[Notification]) -> None:
+    """Give every notification in `batch` the one bundled text, if it spans incidents."""
+    incidents = list({n.incident_id: n.incident for n in batch}.values())
+    if len(incidents) < 2:
+        return
+    phone = batch[0].address
+    code = bundle_code(phone=phone, incidents=incidents)
+    body = sms_bundle(bundle_items(phone, incidents), bundle_code=code)
+    for notification in batch:
+        notification.body = body
+
+
+def _send(batch: list[Notification]) -> str:
+    """Send the first notification's text once; record the outcome on every one in `batch`."""
+    primary = batch[0]
+    channel = channel_for(primary.kind)
+    started = time.monotonic()
+    try:
+        provider_id = channel.send(primary)
+    except DeliveryError as error:
+        for notification in batch:
+            _failed(notification, error)
+        return "failed"
+    duration = int((time.monotonic() - started) * 1000)
+    others = {n.incident_id for n in batch} - {primary.incident_id}
+    for notification in batch:
+        _finish(
+            notification,
+            status=NotificationStatus.SENT,
+            provider_id=provider_id,
+            provider_status=channel.provider_status,
+            duration_ms=duration,
+            body=primary.body,
+            error="",
+        )
+        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
+        message = words.format(user=notification.user, kind=notification.get_kind_display())
+        if others:
+            message += f" (one SMS for {len(others) + 1} incidents)"
+        timeline_add(incident=notification.incident, kind="notified", message=message)
+    return "sent"
 
 
 def notification_deliver(notification_id: int) -> str:
@@ -96,16 +212,16 @@ def notification_deliver(notification_id: int) -> str:
     if notification.incident.status != IncidentStatus.TRIGGERED:
         _finish(notification, status=NotificationStatus.CANCELLED)
         return "cancelled"
-    started = time.monotonic()
-    try:
-        provider_id = channel_for(notification.kind).send(notification)
-    except DeliveryError as error:
-        _failed(notification, error)
-        return "failed"
-    duration = int((time.monotonic() - started) * 1000)
-    _finish(
-        notification, status=NotificationStatus.SENT, provider_id=provider_id, duration_ms=duration
-    )
-    what = f"{notification.get_kind_display()} sent to {notification.user}"
-    timeline_add(incident=notification.incident, kind="notified", message=what)
-    return "sent"
+    batch = [notification]
+    if notification.kind == ContactKind.SMS:
+        if sms_stopped(notification.address):
+            _failed(notification, DeliveryError("the number replied STOP", permanent=True))
+            return "failed"
+        now = timezone.now()
+        wait = sms_slot_take(phone=notification.address, now=now)
+        if wait is not None:
+            _defer(notification, wait)
+            return "deferred"
+        batch += bundle_claim(notification, now)
+        _bundle(batch)
+    return _send(batch)

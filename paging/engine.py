@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,6 +23,7 @@ from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
+from paging.contacts import unusable_reason
 from paging.delivery import notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
 from paging.models import (
@@ -63,6 +64,7 @@ class Targets:
 
     people: list[tuple[User, list[Rule]]]
     missing: list[str]
+    refused: list[str] = field(default_factory=list)  # contact methods that must not be used
 
 
 def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
@@ -119,11 +121,23 @@ def tier_targets(tier: Tier, now: dt.datetime) -> Targets:
     rules = rules_for(people) if people else {}
     targets = Targets(people=[], missing=empty)
     for person in people:
-        if rules[person.pk]:
-            targets.people.append((person, rules[person.pk]))
+        usable = [rule for rule in rules[person.pk] if not _refused(targets, person, rule[1])]
+        if usable:
+            targets.people.append((person, usable))
+        elif rules[person.pk]:
+            targets.missing.append(f"{person} has no usable contact method")
         else:
             targets.missing.append(f"{person} has no contact methods")
     return targets
+
+
+def _refused(targets: Targets, person: User, method: ContactMethod) -> bool:
+    """Note and return whether `method` must not be paged (unverified, or STOPped)."""
+    reason = unusable_reason(method)
+    if reason:
+        what = f"{method.get_kind_display()} ({method.name})"
+        targets.refused.append(f"{person} not paged by {what}: {reason}")
+    return bool(reason)
 
 
 def _notifications(
@@ -162,6 +176,8 @@ def _page_step(incident: Incident, tier: Tier, step: Step, now: dt.datetime) -> 
     """Page the step's tier; return its new notifications, or None when it had nobody."""
     label = _label(step.position)
     targets = tier_targets(tier, now)
+    for message in targets.refused:
+        timeline_add(incident=incident, kind="skipped", message=message)
     if not targets.people:
         why = "; ".join(targets.missing)
         timeline_add(incident=incident, kind="skipped", message=f"{label} skipped: {why}")

@@ -95,9 +95,10 @@ def notice_send(*, notice: HandoffNotice) -> str:
     if not _claim(notice.pk):
         return "skipped"
     subject, text = notice_text(notice)
+    # Only what a page would use: verified, and no number that replied STOP.
     methods = ContactMethod.objects.filter(
-        user_id=notice.user_id, kind__in=[ContactKind.SMS, ContactKind.EMAIL]
-    )
+        user_id=notice.user_id, kind__in=[ContactKind.SMS, ContactKind.EMAIL], verified=True
+    ).exclude(kind=ContactKind.SMS, sms_stopped_at__isnull=False)
     results = [_send_one(method, subject, text) for method in methods]
     status = Status.SENT if any(ok for ok, _ in results) else Status.FAILED
     lines = "\n".join(line for _, line in results) or "no SMS or e-mail contact method"

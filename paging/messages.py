@@ -45,3 +45,33 @@ def sms_page(*, number: int, severity: str, service: str, summary: str, code: in
     head = f"#{number} {tag} {gsm_safe(service)}: "
     tail = f" - reply {code}A ack, {code}R resolve"
     return _fit(head, gsm_safe(summary), tail, SMS_SEGMENT)
+
+
+def _bundle_items(items: list[tuple[int, str, str, int]], summary_room: int) -> list[str]:
+    parts = []
+    for number, service, summary, code in items:
+        text = gsm_safe(summary)
+        if summary_room <= 0:
+            parts.append(f"#{number} {gsm_safe(service)} ({code}A)")
+            continue
+        if len(text) > summary_room:
+            text = text[: max(summary_room - 2, 1)].rstrip() + ".."
+        parts.append(f"#{number} {gsm_safe(service)}: {text} ({code}A)")
+    return parts
+
+
+def sms_bundle(items: list[tuple[int, str, str, int]], *, bundle_code: int) -> str:
+    """Return one SMS for several pages: `3 incidents: #12 payments: disk (1A); ... reply 100A`.
+
+    `items` are (incident number, service, summary, reply code). Summaries shrink, then go,
+    then incidents are counted as "+N more", so the text stays one segment.
+    """
+    head = f"{len(items)} incidents: "
+    tail = f" - reply {bundle_code}A to ack all"
+    for shown in range(len(items), 0, -1):
+        more = f" +{len(items) - shown} more" if shown < len(items) else ""
+        for room in (40, 30, 20, 12, 0):
+            text = head + "; ".join(_bundle_items(items[:shown], room)) + more + tail
+            if gsm_length(text) <= SMS_SEGMENT:
+                return text
+    return _fit(head, f"#{items[0][0]} +{len(items) - 1} more", tail, SMS_SEGMENT)

@@ -351,6 +351,18 @@ class ContactMethod(models.Model):
     name = models.CharField(max_length=100, default="mobile")
     kind = models.CharField(max_length=8, choices=ContactKind.choices)
     address = models.CharField(max_length=254, help_text="E.164 phone number or e-mail address.")
+    # Only a verified method is paged: a typo in a number must not page a stranger.
+    verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    sms_stopped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The number replied STOP: no SMS goes to it until it replies START.",
+    )
+    # The pending verification code, as a keyed digest; never the code itself.
+    verify_digest = models.CharField(max_length=64, blank=True, editable=False)
+    verify_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verify_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["user", "kind", "id"]
@@ -413,6 +425,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What the provider last reported (queued, sent, delivered, undelivered, no-answer, ...).
+    provider_status = models.CharField(max_length=16, blank=True)
+    # Calls placed again after busy / no-answer (PAGING_VOICE_REDIALS).
+    redials = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -481,3 +497,34 @@ class HandoffNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.schedule} from {self.shift_start:%Y-%m-%d %H:%M} UTC"
+
+
+class ReplyBundle(models.Model):
+    """The code (100 and up) that acts on every incident of one bundled SMS at once (`100A`)."""
+
+    phone = models.CharField(max_length=32)
+    code = models.PositiveIntegerField()
+    incidents = models.ManyToManyField(Incident, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone", "code"], name="reply_bundle_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bundle {self.code} for {self.phone}"
+
+
+class PhoneLimit(models.Model):
+    """Per-number counters that keep us carrier-safe: SMS sent and replies received."""
+
+    phone = models.CharField(max_length=32, unique=True)
+    last_sms_at = models.DateTimeField(null=True, blank=True)
+    hour_started_at = models.DateTimeField(null=True, blank=True)
+    hour_sms = models.PositiveIntegerField(default=0)
+    replies_started_at = models.DateTimeField(null=True, blank=True)
+    replies = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.phone

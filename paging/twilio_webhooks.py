@@ -1,10 +1,12 @@
-"""Inbound Twilio webhooks: SMS replies and message status callbacks.
+"""Inbound Twilio webhooks: SMS replies, status callbacks, and the TwiML of our calls.
 
 Every request must carry a valid `X-Twilio-Signature` over our public URL; anything else gets
 403 and changes nothing. Unknown or late callbacks get 200 so Twilio stops retrying.
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -12,20 +14,15 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from paging.actions import timeline_add
-from paging.models import Notification, NotificationStatus
+from paging.callbacks import notification_status_record
+from paging.models import Notification
 from paging.replies import sms_reply_handle
+from paging.verification import contact_method_mark_verified, method_for_call_token
+from paging.voice import goodbye_twiml, key_pressed, page_twiml, voice_token_pk
 
 log = logging.getLogger(__name__)
-
-# Twilio's message statuses, mapped to ours; the rest (accepted, sending...) change nothing.
-STATUS_MAP = {
-    "sent": NotificationStatus.SENT,
-    "delivered": NotificationStatus.DELIVERED,
-    "undelivered": NotificationStatus.FAILED,
-    "failed": NotificationStatus.FAILED,
-}
 
 
 def signature_valid(request: HttpRequest) -> bool:
@@ -39,44 +36,88 @@ def signature_valid(request: HttpRequest) -> bool:
     return RequestValidator(token).validate(url, request.POST.dict(), signature)
 
 
-def _twiml(message: str | None) -> HttpResponse:
-    inner = f"<Message>{escape(message)}</Message>" if message else ""
-    body = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'
+def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Accept only POSTs signed by Twilio; refuse the rest with 403, changing nothing."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not signature_valid(request):
+            log.warning("rejected a Twilio webhook with a missing or bad signature")
+            return HttpResponse("invalid signature", status=403, content_type="text/plain")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _xml(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml")
 
 
-def _forbidden() -> HttpResponse:
-    log.warning("rejected a Twilio webhook with a missing or bad signature")
-    return HttpResponse("invalid signature", status=403, content_type="text/plain")
+def _message(text: str | None) -> HttpResponse:
+    inner = f"<Message>{escape(text)}</Message>" if text else ""
+    return _xml(f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>')
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
     """Handle a reply to one of our pages."""
-    if not signature_valid(request):
-        return _forbidden()
     answer = sms_reply_handle(phone=request.POST.get("From", ""), text=request.POST.get("Body", ""))
-    return _twiml(answer)
+    return _message(answer)
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def message_status(request: HttpRequest, notification_id: int) -> HttpResponse:
-    """Record a delivery status Twilio reports for one of our messages."""
-    if not signature_valid(request):
-        return _forbidden()
-    status = STATUS_MAP.get(request.POST.get("MessageStatus", ""))
-    notification = Notification.objects.filter(
-        pk=notification_id, provider_id=request.POST.get("MessageSid", "")
-    ).first()
-    if status is None or notification is None or notification.status == status:
-        return _twiml(None)
-    error = request.POST.get("ErrorCode", "")
-    notification.status = status
-    notification.error = f"Twilio error {error}" if error else notification.error
-    notification.save(update_fields=["status", "error"])
-    word = request.POST["MessageStatus"]
-    what = f"{notification.get_kind_display()} to {notification.user} {word}"
-    timeline_add(incident=notification.incident, kind=f"sms_{word}", message=what)
-    return _twiml(None)
+    """Record a delivery status Twilio reports for one of our messages or calls."""
+    post = request.POST
+    notification_status_record(
+        notification_id=notification_id,
+        sid=post.get("MessageSid") or post.get("CallSid", ""),
+        status=post.get("MessageStatus") or post.get("CallStatus", ""),
+        error_code=post.get("ErrorCode", ""),
+        seconds=post.get("CallDuration", ""),
+    )
+    return _message(None)
+
+
+def _call_notification(token: str) -> Notification | None:
+    pk = voice_token_pk(token)
+    rows = Notification.objects.select_related("incident__service", "user")
+    return rows.filter(pk=pk).first() if pk is not None else None
+
+
+@twilio_webhook
+def voice_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Say the page and ask for a key (Twilio fetches this when the call is answered)."""
+    notification = _call_notification(token)
+    if notification is None:
+        return _xml(goodbye_twiml("This page is no longer valid. Goodbye."))
+    tries = request.GET.get("tries", "0")
+    return _xml(page_twiml(notification, tries=int(tries) if tries.isdigit() else 0))
+
+
+@twilio_webhook
+def voice_gather(request: HttpRequest, token: str) -> HttpResponse:
+    """Act on the key pressed during a page call and say what happened."""
+    notification = _call_notification(token)
+    if notification is None:
+        return _xml(goodbye_twiml("This page is no longer valid. Goodbye."))
+    return _xml(key_pressed(notification, request.POST.get("Digits", "")[:1]))
+
+
+@twilio_webhook
+def voice_verify(request: HttpRequest, token: str) -> HttpResponse:
+    """A verification call: pressing 1 confirms the number."""
+    method = method_for_call_token(token)
+    if method is None:
+        return _xml(goodbye_twiml("This verification call is no longer valid. Goodbye."))
+    if request.POST.get("Digits") == "1":
+        contact_method_mark_verified(method=method)
+        return _xml(goodbye_twiml("Thank you. This number now receives on-call pages. Goodbye."))
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=request.path, method="POST", timeout=8)
+    gather.say(f"To receive on-call pages for {method.user} on this number, press 1.")
+    response.append(gather)
+    response.say("No key was pressed. Goodbye.")
+    return _xml(str(response))

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,10 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, model_clean
 from oncall.timezones import INSTANT_HELP, parse_instant
+from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
     Layer,
+    LayerKind,
     LayerRestriction,
     Override,
     Schedule,
@@ -41,9 +45,30 @@ class RestrictionSerializer(serializers.ModelSerializer):
         fields = ["kind", "start_day", "start_time", "end_day", "end_time"]
 
 
+class ParticipantsField(serializers.ListField):
+    """The rotation's people as user ids, in order (one person may appear twice)."""
+
+    child = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+
+    def to_representation(self, members) -> list[int]:
+        return [m.user_id for m in members.all()]
+
+
 class LayerSerializer(serializers.ModelSerializer):
-    participants = serializers.SerializerMethodField()
-    restrictions = RestrictionSerializer(many=True, read_only=True)
+    participants = ParticipantsField(source="members", required=False)
+    restrictions = RestrictionSerializer(many=True, required=False)
+    calendar_ics = serializers.CharField(
+        source="calendar_body",
+        write_only=True,
+        required=False,
+        help_text="kind ical_file: the .ics file's text (kept when left out).",
+    )
+    level = serializers.IntegerField(
+        min_value=1,
+        max_value=32767,
+        required=False,
+        help_text="Default: its place in the list, from 1.",
+    )
 
     class Meta:
         model = Layer
@@ -57,19 +82,63 @@ class LayerSerializer(serializers.ModelSerializer):
             "handoff_time",
             "participants",
             "restrictions",
+            "kind",
+            "calendar_url",
+            "calendar_ics",
+            "calendar_refreshed_at",
+            "calendar_error",
         ]
+        read_only_fields = ["calendar_refreshed_at", "calendar_error"]
+        extra_kwargs = {"shift_count": {"min_value": 1}}
 
-    def get_participants(self, layer: Layer) -> list[int]:
-        """Return the rotation's user ids in order (one person may appear twice)."""
-        return [m.user_id for m in layer.members.all()]
+    def validate(self, attrs: dict) -> dict:
+        plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
+        model_clean(Layer(**plain))
+        return attrs
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
-    layers = LayerSerializer(many=True, read_only=True)
+    layers = LayerSerializer(
+        many=True,
+        required=False,
+        help_text="The layers, replaced as a whole when given (matched by level: a calendar "
+        "layer whose source stays keeps its events).",
+    )
 
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone", "layers"]
+        fields = ["id", "name", "description", "time_zone", "handoff_notice", "layers"]
+
+    def validate_layers(self, layers: list[dict]) -> list[dict]:
+        for position, layer in enumerate(layers):
+            layer.setdefault("level", position + 1)
+        levels = [layer["level"] for layer in layers]
+        if len(set(levels)) != len(levels):
+            raise ValidationError("each layer needs its own level")
+        stored = set()
+        if self.instance is not None:
+            files = self.instance.layers.filter(kind=LayerKind.ICAL_FILE).exclude(calendar_body="")
+            stored = set(files.values_list("level", flat=True))
+        for layer in layers:
+            new_file = layer.get("kind") == LayerKind.ICAL_FILE and layer["level"] not in stored
+            if new_file and not layer.get("calendar_body"):
+                raise ValidationError({"calendar_ics": "give the .ics file's text"})
+        return layers
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Schedule:
+        layers = validated_data.pop("layers", [])
+        schedule = Schedule.objects.create(**validated_data)
+        schedule_set_layers(schedule=schedule, layers=layers)
+        return schedule
+
+    @transaction.atomic
+    def update(self, schedule: Schedule, validated_data: dict) -> Schedule:
+        layers = validated_data.pop("layers", None)
+        schedule = super().update(schedule, validated_data)
+        if layers is not None:
+            schedule_set_layers(schedule=schedule, layers=layers)
+        return schedule
 
 
 class ShiftSerializer(serializers.Serializer):
@@ -89,11 +158,16 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
     return when
 
 
-class ScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
-    queryset = Schedule.objects.prefetch_related("layers__members", "layers__restrictions")
+    queryset = Schedule.objects.prefetch_related(
+        Prefetch("layers", Layer.objects.defer("calendar_body")),  # an .ics can be large
+        "layers__members",
+        "layers__restrictions",
+    )
     serializer_class = ScheduleSerializer
+    filter_fields = {"name": "name"}
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
@@ -159,7 +233,8 @@ class TakesOwnOverrides(permissions.BasePermission):
     def has_permission(self, request: Request, view) -> bool:
         if request.method in permissions.SAFE_METHODS or request.user.is_staff:
             return True
-        user = request.data.get("user") if request.method == "POST" else None
+        data = request.data if isinstance(request.data, dict) else {}
+        user = data.get("user") if request.method == "POST" else None
         return request.method != "POST" or str(user) == str(request.user.pk)
 
     def has_object_permission(self, request: Request, view, override: Override) -> bool:
@@ -167,12 +242,14 @@ class TakesOwnOverrides(permissions.BasePermission):
         return safe or request.user.is_staff or override.user_id == request.user.pk
 
 
-class OverrideViewSet(viewsets.ModelViewSet):
+class OverrideViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
     """Overrides: someone covers a span of a schedule (or one person's part of it)."""
 
-    queryset = Override.objects.select_related("schedule").order_by("start", "id")
+    queryset = Override.objects.order_by("start", "id")
     serializer_class = OverrideSerializer
     permission_classes = [permissions.IsAuthenticated, TakesOwnOverrides]
+    filter_backends = [FieldFilters]
+    filter_fields = {"schedule": "schedule_id", "user": "user_id"}
 
     def perform_update(self, serializer: OverrideSerializer) -> None:
         user = serializer.validated_data.get("user")
@@ -203,6 +280,7 @@ class CalendarFeedViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Calendar feed URLs: a responder's own and schedules' (staff see all); revoke, re-create."""
@@ -215,6 +293,10 @@ class CalendarFeedViewSet(
         if self.request.user.is_staff:
             return feeds
         return feeds.filter(Q(user=self.request.user) | Q(schedule__isnull=False))
+
+    def perform_destroy(self, feed: CalendarFeed) -> None:
+        self._mine(feed)
+        feed.delete()
 
     def _mine(self, feed: CalendarFeed) -> None:
         if not self.request.user.is_staff and feed.user_id != self.request.user.pk:

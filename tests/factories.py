@@ -25,6 +25,7 @@ class ContactMethodFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     kind = "sms"
     address = factory.Sequence(lambda n: f"+1555020{n:04d}")
+    verified = True
 
 
 class PolicyFactory(factory.django.DjangoModelFactory):

@@ -247,3 +247,36 @@ def test_send_status_callback(fake, webhook):
         "ErrorCode": "30003",
     }
     assert RequestValidator(fake.auth_token).validate(url, got, signature)
+
+
+def test_hang_makes_the_client_time_out_then_the_fake_answers_again(fake):
+    import requests
+
+    fake.fail_next(hang=True)
+    http = RebasedHttpClient(fake.url, timeout=0.5)
+    client = Client(fake.account_sid, fake.auth_token, http_client=http)
+
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        client.messages.create(to=ALICE, from_=SENDER, body="lost")
+    fake.reset()  # lets the hanging request go
+    client.messages.create(to=ALICE, from_=SENDER, body="second")
+
+    assert [m.body for m in fake.messages] == ["second"]
+
+
+def test_answer_call_press_and_call_status_are_signed_posts(fake, webhook):
+    url, received = webhook
+    client_for(fake).calls.create(to=ALICE, from_=SENDER, url=url, status_callback=url)
+    (call,) = fake.calls
+    twiml = '<Response><Gather action="/twilio/voice/x/gather/" numDigits="1"/></Response>'
+
+    fake.answer_call(call)
+    fake.press(call, twiml, "4")
+    fake.send_call_status(call, "completed", duration=42)
+
+    (_, answered), (_, pressed), (_, status) = received
+    assert (answered["CallSid"], answered["CallStatus"]) == (call.sid, "in-progress")
+    assert pressed["Digits"] == "4"
+    assert (status["CallStatus"], status["CallDuration"]) == ("completed", "42")
+    for signature, params in received[::2]:
+        assert RequestValidator(fake.auth_token).validate(url, params, signature)

@@ -2,20 +2,31 @@
 
 from paging.channels.base import Channel, DeliveryError
 from paging.channels.console import ConsoleChannel
+from paging.channels.email import EmailChannel
 from paging.channels.twilio_client import twilio_configured
 from paging.channels.twilio_sms import TwilioSmsChannel
+from paging.channels.twilio_voice import TwilioVoiceChannel
 
 CHANNELS: dict[str, type[Channel]] = {
     "console": ConsoleChannel,
     "twilio_sms": TwilioSmsChannel,
+    "twilio_voice": TwilioVoiceChannel,
+    "email": EmailChannel,
 }
+# Contact kind → the channel that delivers it when Twilio is configured.
+_BY_KIND = {"sms": "twilio_sms", "voice": "twilio_voice", "email": "email"}
 
 
 def channel_for(kind: str) -> Channel:
-    """Return the channel that delivers contact kind `kind` with the current settings."""
-    if kind == "sms" and twilio_configured():
-        return CHANNELS["twilio_sms"]()
-    return CHANNELS["console"]()
+    """Return the channel that delivers contact kind `kind` with the current settings.
+
+    Without Twilio credentials, SMS and calls are printed on the console (the embedded default);
+    e-mail always goes through Django's mail backend, which prints when no SMTP host is set.
+    """
+    name = _BY_KIND.get(kind, "console")
+    if name.startswith("twilio_") and not twilio_configured():
+        name = "console"
+    return CHANNELS[name]()
 
 
 __all__ = ["CHANNELS", "Channel", "DeliveryError", "channel_for"]

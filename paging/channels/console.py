@@ -1,4 +1,7 @@
-"""The console channel: prints the message, for the embedded default without Twilio."""
+"""The console channel: prints the message, for the embedded default without Twilio.
+
+The message itself is stored on the notification row (its body), where admin shows it.
+"""
 
 import sys
 import uuid

@@ -1,15 +1,27 @@
-"""The real `twilio` client, optionally pointed at another base URL.
+"""The real `twilio` client, optionally pointed at another base URL, and its error mapping.
 
 `TWILIO_API_BASE_URL` sends every REST call to a Twilio-compatible provider (or to our fake in
 tests) by rewriting the scheme and host of each request in a small HTTP client, rather than by
 patching the library.
 """
 
+import contextlib
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
 from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from paging.channels.base import DeliveryError
+
+# Twilio error codes that no retry can fix: invalid number (21211, 21217, 13223, 13224),
+# unsubscribed / replied STOP (21610), not a mobile number (21614), region or geo permission not
+# enabled (21408, 21215, 21612), short code cannot reach it (21606).
+PERMANENT_CODES = {21211, 21217, 13223, 13224, 21610, 21614, 21408, 21215, 21612, 21606}
+UNSUBSCRIBED = 21610
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -41,3 +53,25 @@ def twilio_client() -> Client:
     else:
         http = TwilioHttpClient(timeout=timeout)
     return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http)
+
+
+def classify(exc: TwilioRestException) -> DeliveryError:
+    """Return the DeliveryError for a Twilio REST error: 5xx and 429 are worth a retry."""
+    transient = exc.status >= 500 or exc.status == 429
+    permanent = exc.code in PERMANENT_CODES or not transient
+    # The client prefixes the provider's words with "Unable to create record: ".
+    words = str(exc.msg).split("record: ", 1)[-1]
+    message = f"Twilio {exc.status} error {exc.code}: {words}"
+    return DeliveryError(message, permanent=permanent, code=exc.code)
+
+
+@contextlib.contextmanager
+def provider_errors() -> Iterator[None]:
+    """Turn whatever the Twilio client raises into a DeliveryError, permanent or not."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise classify(exc) from exc
+    except (requests.RequestException, TwilioException) as exc:
+        # Timeouts and refused connections: the provider may be back in a moment.
+        raise DeliveryError(f"Twilio unreachable: {type(exc).__name__}", permanent=False) from exc

@@ -42,7 +42,9 @@ def _worker_env(public_url: str, fake) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": fake.auth_token,
         "TWILIO_FROM_NUMBER": TWILIO_FROM,
         "TWILIO_API_BASE_URL": fake.url,
-        "SECRET_KEY": "e2e-test-secret-key",
+        # Web and worker share the key, as in production: call URLs the worker signs are
+        # checked by the web process.
+        "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
     }
 

@@ -15,14 +15,13 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from celery import current_app
+from celery import Celery
 from django.utils import timezone
 
-from paging.ingest import alert_ingest
-from paging.integrations import Event
 from paging.models import Incident, Notification
 from tests.conftest import require_services
 from tests.e2e.conftest import ROOT, _worker_env
+from tests.e2e.test_broker_outage import free_port, redis_server
 from tests.factories import ContactMethodFactory, IntegrationFactory, PolicyFactory, UserFactory
 from tests.waiting import wait_until
 
@@ -49,19 +48,32 @@ def _ready(log: Path) -> bool:
 
 @contextmanager
 def cluster(twilio, tmp_path: Path, *, workers: int, beats: int):
-    """Run `workers` Celery workers and `beats` beat processes (sweep every second)."""
+    """Run `workers` Celery workers and `beats` beat processes (sweep every second).
+
+    They talk through a Redis of their own, so that no other test's worker takes their tasks;
+    yield the workers and a Celery app that sends tasks to them.
+    """
     require_services()
-    current_app.control.purge()  # messages earlier tests left for rows that are gone
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
     env = _worker_env("http://127.0.0.1:9", twilio) | {
+        "CELERY_BROKER_URL": broker,
         "SWEEP_INTERVAL_SECONDS": "1",
         # A send cut off by SIGKILL is retried this soon; a slow fake (the machine is busy)
         # must not time out first, or the retry would page twice.
         "PAGING_SENDING_STALE_SECONDS": "8",
         "TWILIO_TIMEOUT_SECONDS": "5",
         "LOG_LEVEL": "INFO",
+        # One SMS per page, so pages can be counted: no carrier-safe spacing or bundling.
+        "PAGING_SMS_MIN_INTERVAL_SECONDS": "0",
+        "PAGING_SMS_MAX_PER_HOUR": "100000",
+        "PAGING_SMS_BUNDLE": "false",
     }
     python = [sys.executable, "-m", "celery", "-A", "oncall"]
     with ExitStack() as stack:
+        stack.enter_context(redis_server(port, tmp_path))
+        sender = Celery("durability-test", broker=broker, set_as_current=False)
+        stack.callback(sender.close)
         started = []
         for n in range(workers):
             log = tmp_path / f"worker{n}.log"
@@ -82,7 +94,7 @@ def cluster(twilio, tmp_path: Path, *, workers: int, beats: int):
                 what=f"a worker to start ({log.name})",
             )
             assert child.poll() is None, log.read_text()[-4000:]
-        yield [child for child, _ in started]
+        yield [child for child, _ in started], sender
 
 
 def people(n: int) -> list:
@@ -93,6 +105,16 @@ def people(n: int) -> list:
         ContactMethodFactory(user=user, address=f"+1555030{i:04d}")
         result.append(user)
     return result
+
+
+def open_incident(integration, n: int) -> Incident:
+    """Store a new incident due to page Level 1, as the webhook does (its task: the caller's)."""
+    return Incident.objects.create(
+        service=integration.service,
+        dedup_key=f"k{n}",
+        summary=f"alert {n}",
+        escalation_due_at=timezone.now(),
+    )
 
 
 def pages(twilio) -> Counter:
@@ -112,20 +134,14 @@ def test_three_workers_and_two_sweepers_page_every_due_person_exactly_once(
     integration = IntegrationFactory(service__escalation_policy=policy, service__storm_cap=0)
     phones = [p.contact_methods.get().address for p in responders]
 
-    with cluster(twilio, tmp_path, workers=3, beats=2):
+    with cluster(twilio, tmp_path, workers=3, beats=2) as (_, sender):
         ids = []
         for n in range(50):
-            if n % 2:
-                event = Event(action="trigger", summary=f"alert {n}", dedup_key=f"k{n}")
-                ids.append(alert_ingest(integration=integration, event=event, payload={}).pk)
-            else:  # an incident whose task was lost: only the sweepers can find it
-                incident = Incident.objects.create(
-                    service=integration.service,
-                    dedup_key=f"k{n}",
-                    summary=f"alert {n}",
-                    escalation_due_at=timezone.now(),
-                )
-                ids.append(incident.pk)
+            incident = open_incident(integration, n)
+            if n % 2:  # its task, as the webhook sends after commit
+                sender.send_task("paging.escalate", args=[incident.pk])
+            # else: an incident whose task was lost: only the sweepers can find it
+            ids.append(incident.pk)
         twilio.wait_for_messages(150, timeout=90)
         wait_until(
             lambda: not Incident.objects.filter(escalation_due_at__isnull=False).exists(),
@@ -148,11 +164,12 @@ def test_worker_killed_mid_escalation_loses_no_page(transactional_db, twilio, tm
     integration = IntegrationFactory(service__escalation_policy=policy, service__storm_cap=0)
     phones = [p.contact_methods.get().address for p in responders]
 
-    with cluster(twilio, tmp_path, workers=2, beats=1) as (victim, _survivor):
+    with cluster(twilio, tmp_path, workers=2, beats=1) as ((victim, _survivor), sender):
         ids = []
         for n in range(20):
-            event = Event(action="trigger", summary=f"alert {n}", dedup_key=f"k{n}")
-            ids.append(alert_ingest(integration=integration, event=event, payload={}).pk)
+            incident = open_incident(integration, n)
+            sender.send_task("paging.escalate", args=[incident.pk])
+            ids.append(incident.pk)
         twilio.wait_for_messages(len(ids), to=phones[0], timeout=60)
         # Level 2 is now due within seconds: its eta tasks sit in both workers' memory.
         os.kill(victim.pid, signal.SIGKILL)

@@ -3,7 +3,12 @@
 The fake listens on 127.0.0.1 on an ephemeral port. It accepts `Messages.json` and `Calls.json`
 create requests (checking HTTP Basic auth as Twilio does), records what it received, and answers
 with Twilio-shaped JSON. It can also play Twilio's part towards our webhooks: inbound SMS and
-delivery status callbacks, signed with the account's auth token.
+delivery status callbacks, signed with the account's auth token; answering a call by fetching
+its TwiML and pressing a key on its `<Gather>`. `fail_next` injects errors (a 500, a 21211) or a
+request that never answers (`hang=True`, a client timeout).
+
+Webhooks go over real HTTP by default; `poster` lets a test route them through another transport
+(Django's test client) while keeping Twilio's signature over the full public URL.
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -62,6 +69,7 @@ class FakeCall:
     twiml: str | None
     status_callback: str | None
     account_sid: str
+    status_callback_event: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class _Failure:
     status: int
     code: int | None
     message: str
+    hang: bool = False
 
 
 class _ApiError(Exception):
@@ -258,6 +267,8 @@ class FakeTwilio:
         self._messages: list[FakeMessage] = []
         self._calls: list[FakeCall] = []
         self._failures: deque[_Failure] = deque()
+        self._release = threading.Event()
+        self.poster: Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]] | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -281,6 +292,7 @@ class FakeTwilio:
         """Stop serving and release the port."""
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
+        self._release.set()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -344,13 +356,19 @@ class FakeTwilio:
         code: int | None = None,
         message: str = "Service unavailable",
         times: int = 1,
+        hang: bool = False,
     ) -> None:
-        """Answer the next `times` create requests with this error, recording nothing."""
+        """Answer the next `times` create requests with this error, recording nothing.
+
+        With `hang`, never answer instead (until `reset` or `stop`): the client times out.
+        """
         with self._changed:
-            self._failures.extend([_Failure(status, code, message)] * times)
+            self._failures.extend([_Failure(status, code, message, hang)] * times)
 
     def reset(self) -> None:
-        """Forget messages, calls and queued failures."""
+        """Forget messages, calls and queued failures; let hanging requests go."""
+        self._release.set()
+        self._release = threading.Event()
         with self._changed:
             self._messages.clear()
             self._calls.clear()
@@ -365,6 +383,8 @@ class FakeTwilio:
         """POST `params` to `url` signed as Twilio does; return (status, body text)."""
         token = self.auth_token if valid_signature else "not-" + self.auth_token
         signature = RequestValidator(token).compute_signature(url, params)
+        if self.poster is not None:
+            return self.poster(url, params, {"X-Twilio-Signature": signature})
         request = urllib.request.Request(
             url,
             data=urlencode(params).encode("utf-8"),
@@ -413,6 +433,52 @@ class FakeTwilio:
             params["ErrorCode"] = error_code
         return self.signed_post(message.status_callback, params)
 
+    def send_call_status(
+        self, call: FakeCall, status: str, *, duration: int | None = None
+    ) -> tuple[int, str]:
+        """POST a call status callback (ringing, in-progress, completed, no-answer, busy ...)."""
+        if not call.status_callback:
+            raise AssertionError(f"call {call.sid} was placed without a StatusCallback")
+        params = {**self._call_params(call), "CallStatus": status}
+        if duration is not None:
+            params["CallDuration"] = str(duration)
+        return self.signed_post(call.status_callback, params)
+
+    def answer_call(self, call: FakeCall, *, valid_signature: bool = True) -> tuple[int, str]:
+        """Answer `call`: fetch its TwiML from its Url as Twilio does; return (status, TwiML)."""
+        if not call.url:
+            raise AssertionError(f"call {call.sid} has no Url to fetch TwiML from")
+        params = {**self._call_params(call), "CallStatus": "in-progress"}
+        return self.signed_post(call.url, params, valid_signature=valid_signature)
+
+    def press(
+        self, call: FakeCall, twiml: str, digits: str, *, valid_signature: bool = True
+    ) -> tuple[int, str]:
+        """Press `digits` on the `<Gather>` in `twiml`: POST them to its action URL."""
+        gather = ET.fromstring(twiml).find("Gather")
+        if gather is None:
+            raise AssertionError(f"no <Gather> in {twiml}")
+        action = urljoin(call.url or "", gather.get("action") or call.url or "")
+        params = {**self._call_params(call), "CallStatus": "in-progress", "Digits": digits}
+        return self.signed_post(action, params, valid_signature=valid_signature)
+
+    def follow_redirect(self, call: FakeCall, twiml: str) -> tuple[int, str]:
+        """Follow the `<Redirect>` in `twiml`, as Twilio does when a Gather got no key."""
+        redirect = ET.fromstring(twiml).find("Redirect")
+        if redirect is None or not redirect.text:
+            raise AssertionError(f"no <Redirect> in {twiml}")
+        params = {**self._call_params(call), "CallStatus": "in-progress"}
+        return self.signed_post(urljoin(call.url or "", redirect.text.strip()), params)
+
+    def _call_params(self, call: FakeCall) -> dict[str, str]:
+        return {
+            "CallSid": call.sid,
+            "AccountSid": call.account_sid,
+            "From": call.from_,
+            "To": call.to,
+            "Direction": "outbound-api",
+        }
+
     # Serving (called from the server's threads)
 
     def _handle_create(
@@ -422,6 +488,9 @@ class FakeTwilio:
         self._authenticate(account, authorization)
         with self._changed:
             failure = self._failures.popleft() if self._failures else None
+        if failure is not None and failure.hang:
+            self._release.wait(HTTP_TIMEOUT)
+            raise ConnectionResetError("hung up after hanging")
         if failure is not None:
             raise _ApiError(failure.status, failure.code, failure.message)
         if kind == "Messages":
@@ -477,6 +546,7 @@ class FakeTwilio:
             twiml=params.get("Twiml") or None,
             status_callback=params.get("StatusCallback") or None,
             account_sid=self.account_sid,
+            status_callback_event=params.get("StatusCallbackEvent", ""),
         )
         with self._changed:
             self._calls.append(call)

@@ -115,6 +115,20 @@ def test_the_handoff_email_arrives_once(twilio, smtp, alice, bob):
     assert len(twilio.messages) == 1
 
 
+def test_unverified_and_stopped_methods_get_no_handoff_notice(twilio, smtp, alice, bob):
+    ContactMethodFactory(
+        user=alice, kind="email", name="new", address="a2@example.com", verified=False
+    )
+    alice.contact_methods.filter(kind="sms").update(sms_stopped_at=dt.datetime.now(dt.UTC))
+    rota(alice, bob)
+
+    run_at(HANDOFF + dt.timedelta(seconds=5))
+
+    assert twilio.messages == []
+    assert smtp.messages == []
+    assert HandoffNotice.objects.get().status == HandoffNotice.Status.FAILED
+
+
 def test_a_schedule_with_the_switch_off_sends_nothing(twilio, smtp, alice, bob):
     ContactMethodFactory(user=alice, kind="email", name="work", address="alice@example.com")
     rota(alice, bob, notice=False)

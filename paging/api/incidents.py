@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -20,8 +20,6 @@ from paging.models import (
     Alert,
     Incident,
     IncidentStatus,
-    Integration,
-    IntegrationKind,
     TimelineEntry,
 )
 
@@ -203,47 +201,3 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._act(
             incident_escalate_now, "incident is {status} or its service has no escalation policy"
         )
-
-
-class IntegrationSerializer(serializers.ModelSerializer):
-    service = ServiceRefSerializer(read_only=True)
-    url = serializers.CharField(read_only=True, help_text="The full URL to paste into the tool.")
-    routing_key = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Integration
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "service",
-            "enabled",
-            "disabled_reason",
-            "url",
-            "routing_key",
-            "grouping",
-            "heartbeat_interval",
-            "heartbeat_grace",
-            "last_ping_at",
-            "created_at",
-        ]
-
-    def get_routing_key(self, integration: Integration) -> str | None:
-        """Return the key PagerDuty Events v2 clients send in the body, for that kind only."""
-        return integration.key if integration.kind == IntegrationKind.PAGERDUTY_V2 else None
-
-
-class IntegrationViewSet(viewsets.ReadOnlyModelViewSet):
-    """Integrations with their full webhook URLs (they hold secret keys: staff only)."""
-
-    queryset = Integration.objects.select_related("service").order_by("service__name", "name")
-    serializer_class = IntegrationSerializer
-    permission_classes = [permissions.IsAdminUser]
-
-    @extend_schema(request=None, responses=IntegrationSerializer)
-    @action(detail=True, methods=["post"], url_path="rotate-key")
-    def rotate_key(self, request: Request, pk: str) -> Response:
-        """Replace the key: the old URL stops working at once."""
-        integration = self.get_object()
-        integration.rotate_key()
-        return Response(IntegrationSerializer(integration).data)

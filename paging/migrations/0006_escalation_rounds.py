@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("paging", "0004_handoff_notices"),
+        ("paging", "0005_merge_0004_channels_0004_handoff_notices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,78 @@
+"""REST API for personal API tokens: create (the token is shown once), list, revoke."""
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import ApiToken, User
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="Staff only; default: yourself."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["hint", "created_at", "last_used_at", "revoked_at"]
+
+    def validate_user(self, user: User) -> User:
+        request = self.context["request"]
+        if user != request.user and not request.user.is_staff:
+            raise ValidationError("only staff can create tokens for someone else")
+        return user
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="The token itself: shown only in this answer, never again."
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class ApiTokenViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your API tokens (staff see everyone's); DELETE or `revoke` makes one stop working."""
+
+    queryset = ApiToken.objects.all()  # narrowed per user in get_queryset
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        tokens = ApiToken.objects.order_by("-created_at", "-id")
+        return tokens if self.request.user.is_staff else tokens.filter(user=self.request.user)
+
+    @extend_schema(request=ApiTokenSerializer, responses={201: NewApiTokenSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        owner = serializer.validated_data.get("user", request.user)
+        token, raw = ApiToken.issue(user=owner, name=serializer.validated_data["name"])
+        token.token = raw
+        return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, token: ApiToken) -> None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+    @extend_schema(request=None, responses=ApiTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        """Make the token stop working at once (it stays listed, with when it was revoked)."""
+        token = self.get_object()
+        self.perform_destroy(token)
+        token.refresh_from_db()
+        return Response(ApiTokenSerializer(token).data)

@@ -1,0 +1,1 @@
+"""Configuration as code: a declarative YAML file that `manage.py oncall apply` makes true."""

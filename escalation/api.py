@@ -1,0 +1,72 @@
+"""REST API for escalation policies and their tiers (Level 1, 2, 3 …) of people and schedules."""
+
+from django.db import transaction
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from accounts.models import User
+from escalation.models import EscalationPolicy, Tier
+from oncall.apibase import ConfigViewSet
+from schedules.models import Schedule
+
+
+class TierSerializer(serializers.ModelSerializer):
+    users = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.all(), required=False
+    )
+    schedules = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Schedule.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Tier
+        fields = ["ack_timeout", "users", "schedules"]
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("users") and not attrs.get("schedules"):
+            raise ValidationError({"users": "a tier needs at least one user or schedule"})
+        return attrs
+
+
+class EscalationPolicySerializer(serializers.ModelSerializer):
+    tiers = TierSerializer(
+        many=True, required=False, help_text="In order: Level 1 first. Replaced as a whole."
+    )
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "description", "repeat", "tiers"]
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> EscalationPolicy:
+        tiers = validated_data.pop("tiers", [])
+        policy = EscalationPolicy.objects.create(**validated_data)
+        policy_set_tiers(policy=policy, tiers=tiers)
+        return policy
+
+    @transaction.atomic
+    def update(self, policy: EscalationPolicy, validated_data: dict) -> EscalationPolicy:
+        tiers = validated_data.pop("tiers", None)
+        policy = super().update(policy, validated_data)
+        if tiers is not None:
+            policy_set_tiers(policy=policy, tiers=tiers)
+        return policy
+
+
+def policy_set_tiers(*, policy: EscalationPolicy, tiers: list[dict]) -> None:
+    """Replace the policy's tiers with `tiers`, in order."""
+    policy.tiers.all().delete()
+    for position, data in enumerate(tiers):
+        tier = Tier.objects.create(
+            policy=policy, position=position, ack_timeout=data["ack_timeout"]
+        )
+        tier.users.set(data.get("users", []))
+        tier.schedules.set(data.get("schedules", []))
+
+
+class EscalationPolicyViewSet(ConfigViewSet):
+    """Who to page, in which order, how long each level has, and how often to go round."""
+
+    queryset = EscalationPolicy.objects.prefetch_related("tiers__users", "tiers__schedules")
+    serializer_class = EscalationPolicySerializer
+    filter_fields = {"name": "name"}

@@ -1,0 +1,183 @@
+"""REST API for people: users, their contact methods and their notification rules."""
+
+from django.db import transaction
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from oncall.apibase import ConfigViewSet, OwnOrStaff, keep_owner
+from paging.channels.base import DeliveryError
+from paging.models import ContactMethod, NotificationRule
+from paging.verification import (
+    contact_method_add,
+    contact_method_mark_verified,
+    contact_method_verification_send,
+    contact_method_verify,
+)
+
+
+class ContactMethodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactMethod
+        fields = [
+            "id",
+            "user",
+            "name",
+            "kind",
+            "address",
+            "verified",
+            "verified_at",
+            "sms_stopped_at",
+        ]
+        read_only_fields = ["verified", "verified_at", "sms_stopped_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        return keep_owner(self, attrs)
+
+
+class NotificationRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NotificationRule
+        fields = ["id", "user", "contact_method", "delay"]
+
+    def validate(self, attrs: dict) -> dict:
+        user = attrs.get("user", getattr(self.instance, "user", None))
+        method = attrs.get("contact_method", getattr(self.instance, "contact_method", None))
+        if user is not None and method is not None and method.user_id != user.pk:
+            raise ValidationError({"contact_method": "must be one of the user's contact methods"})
+        if "delay" in attrs and attrs["delay"].total_seconds() < 0:
+            raise ValidationError({"delay": "must not be negative"})
+        return keep_owner(self, attrs)
+
+
+class MethodInUserSerializer(ContactMethodSerializer):
+    class Meta(ContactMethodSerializer.Meta):
+        fields = ["id", "name", "kind", "address", "verified"]
+
+
+class RuleInUserSerializer(NotificationRuleSerializer):
+    class Meta(NotificationRuleSerializer.Meta):
+        fields = ["id", "contact_method", "delay"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+    contact_methods = MethodInUserSerializer(many=True, read_only=True)
+    notification_rules = RuleInUserSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "name",
+            "first_name",
+            "last_name",
+            "email",
+            "time_zone",
+            "is_staff",
+            "is_active",
+            "contact_methods",
+            "notification_rules",
+        ]
+
+    def create(self, validated_data: dict) -> User:
+        user = User(**validated_data)
+        user.set_unusable_password()  # people sign in to admin only once staff set a password
+        user.save()
+        return user
+
+
+class UserViewSet(ConfigViewSet):
+    """People with their contact methods and notification rules; staff manage them."""
+
+    queryset = User.objects.prefetch_related(
+        "contact_methods",
+        Prefetch("notification_rules", NotificationRule.objects.order_by("delay", "id")),
+    ).order_by("username")
+    serializer_class = UserSerializer
+    filter_fields = {"username": "username"}
+
+
+class OwnRowsViewSet(ConfigViewSet):
+    """Rows that belong to a person: everyone reads, a responder changes only their own."""
+
+    permission_classes = [permissions.IsAuthenticated, OwnOrStaff]
+    filter_fields = {"user": "user_id"}
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+
+
+class ContactMethodViewSet(OwnRowsViewSet):
+    """Phone numbers and e-mail addresses pages go to; only verified ones are paged."""
+
+    queryset = ContactMethod.objects.order_by("user_id", "kind", "id")
+    serializer_class = ContactMethodSerializer
+
+    def perform_create(self, serializer: ContactMethodSerializer) -> None:
+        """Add it the way admin does: a verification code goes out once it is stored."""
+        data = serializer.validated_data
+        serializer.instance = contact_method_add(
+            user=data["user"], kind=data["kind"], address=data["address"], name=data["name"]
+        )
+
+    def perform_update(self, serializer: ContactMethodSerializer) -> None:
+        """Save; a new number or address is unverified again (a typo must page nobody)."""
+        before = (serializer.instance.kind, serializer.instance.address)
+        method = serializer.save()
+        if (method.kind, method.address) != before:
+            contact_method_unverify(method=method)
+
+    @extend_schema(request=None, responses=ContactMethodSerializer)
+    @action(detail=True, methods=["post"], url_path="send-verification")
+    def send_verification(self, request: Request, pk: str) -> Response:
+        """Send a fresh verification code (SMS, call or e-mail) to the method."""
+        method = self.get_object()
+        try:
+            contact_method_verification_send(method=method)
+        except DeliveryError as error:
+            return Response({"error": f"not sent: {error}"}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response(ContactMethodSerializer(method).data)
+
+    @extend_schema(request=CodeSerializer, responses=ContactMethodSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str) -> Response:
+        """Verify the method with the code its owner received."""
+        method = self.get_object()
+        body = CodeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not contact_method_verify(method=method, code=body.validated_data["code"]):
+            raise ValidationError({"code": "wrong or expired; send a fresh one"})
+        return Response(ContactMethodSerializer(method).data)
+
+    @extend_schema(request=None, responses=ContactMethodSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-verified")
+    def mark_verified(self, request: Request, pk: str) -> Response:
+        """Vouch for the method without a code (staff only)."""
+        if not request.user.is_staff:
+            raise PermissionDenied("only staff can mark a contact method verified")
+        method = self.get_object()
+        contact_method_mark_verified(method=method)
+        return Response(ContactMethodSerializer(method).data)
+
+
+@transaction.atomic
+def contact_method_unverify(*, method: ContactMethod) -> None:
+    """Mark `method` unverified and send it a code once that is committed."""
+    method.verified, method.verified_at = False, None
+    method.save(update_fields=["verified", "verified_at"])
+    transaction.on_commit(lambda: contact_method_verification_send(method=method), robust=True)
+
+
+class NotificationRuleViewSet(OwnRowsViewSet):
+    """Which contact method to use how long after a person is paged."""
+
+    queryset = NotificationRule.objects.order_by("user_id", "delay", "id")
+    serializer_class = NotificationRuleSerializer

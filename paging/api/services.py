@@ -1,0 +1,123 @@
+"""REST API for services, their maintenance windows and their integrations (webhook URLs)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, cleaned
+from paging.models import Integration, IntegrationKind, MaintenanceWindow, Service
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "service", "starts_at", "ends_at", "reason", "created_by"]
+
+    def validate(self, attrs: dict) -> dict:
+        return cleaned(self, attrs)
+
+
+class WindowInServiceSerializer(MaintenanceWindowSerializer):
+    class Meta(MaintenanceWindowSerializer.Meta):
+        fields = ["id", "starts_at", "ends_at", "reason"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    maintenance_windows = WindowInServiceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "name",
+            "description",
+            "escalation_policy",
+            "urgency",
+            "storm_cap",
+            "storm_window",
+            "ack_timeout",
+            "auto_resolve_after",
+            "maintenance_windows",
+        ]
+
+    def validate(self, attrs: dict) -> dict:
+        for field in ("storm_window", "ack_timeout", "auto_resolve_after"):
+            if attrs.get(field) is not None and attrs[field].total_seconds() <= 0:
+                raise ValidationError({field: "must be longer than zero"})
+        return attrs
+
+
+class ServiceViewSet(ConfigViewSet):
+    """Services: where alerts arrive and which escalation policy pages for them."""
+
+    queryset = Service.objects.prefetch_related("maintenance_windows").order_by("name")
+    serializer_class = ServiceSerializer
+    filter_fields = {"name": "name", "escalation_policy": "escalation_policy_id"}
+
+
+class MaintenanceWindowViewSet(ConfigViewSet):
+    """Spans in which a service's incidents are recorded but nobody is paged."""
+
+    queryset = MaintenanceWindow.objects.order_by("starts_at", "id")
+    serializer_class = MaintenanceWindowSerializer
+    filter_fields = {"service": "service_id"}
+
+    def perform_create(self, serializer: MaintenanceWindowSerializer) -> None:
+        serializer.save(created_by=self.request.user)
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="The full URL to paste into the tool.")
+    routing_key = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "service",
+            "enabled",
+            "disabled_reason",
+            "url",
+            "routing_key",
+            "grouping",
+            "signing_secret",
+            "signing_header",
+            "heartbeat_interval",
+            "heartbeat_grace",
+            "last_ping_at",
+            "created_at",
+        ]
+        read_only_fields = ["last_ping_at", "created_at"]
+        extra_kwargs = {"signing_secret": {"write_only": True}}
+
+    def get_routing_key(self, integration: Integration) -> str | None:
+        """Return the key PagerDuty Events v2 clients send in the body, for that kind only."""
+        return integration.key if integration.kind == IntegrationKind.PAGERDUTY_V2 else None
+
+    def validate(self, attrs: dict) -> dict:
+        return cleaned(self, attrs)
+
+
+class IntegrationViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
+    """Integrations with their full webhook URLs (they hold secret keys: staff only)."""
+
+    queryset = Integration.objects.select_related("service").order_by("service__name", "name")
+    serializer_class = IntegrationSerializer
+    permission_classes = [permissions.IsAdminUser]
+    filter_backends = [FieldFilters]
+    filter_fields = {"service": "service_id", "kind": "kind"}
+
+    @extend_schema(request=None, responses=IntegrationSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-key")
+    def rotate_key(self, request: Request, pk: str) -> Response:
+        """Replace the key: the old URL stops working at once."""
+        integration = self.get_object()
+        integration.rotate_key()
+        return Response(IntegrationSerializer(integration).data)

@@ -1,0 +1,83 @@
+"""Several pages for one number at the same moment go out as one SMS with one code for all.
+
+`100A` acknowledges every incident in the bundle. Bundle codes start at 100 so they never meet
+the per-incident codes (1, 2, 3 ...), and are freed once none of their incidents is open.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from paging.models import (
+    OPEN_STATUSES,
+    ContactKind,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationStatus,
+    ReplyBundle,
+    ReplyCode,
+)
+
+FIRST_CODE = 100
+MAX_BUNDLE = 10
+
+
+def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notification]:
+    """Claim the other due SMS pages to the same number; return them (claimed by us)."""
+    if not settings.PAGING_SMS_BUNDLE:
+        return []
+    candidates = (
+        Notification.objects.filter(
+            kind=ContactKind.SMS,
+            address=notification.address,
+            status=NotificationStatus.PENDING,
+            due_at__lte=now,
+            incident__status=IncidentStatus.TRIGGERED,
+        )
+        .exclude(pk=notification.pk)
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)[: MAX_BUNDLE - 1]
+    )
+    claimed = [
+        pk
+        for pk in candidates
+        if Notification.objects.filter(pk=pk, status=NotificationStatus.PENDING).update(
+            status=NotificationStatus.SENDING, attempts=F("attempts") + 1, sent_at=now
+        )
+    ]
+    rows = Notification.objects.select_related("incident__service", "user").filter(pk__in=claimed)
+    return list(rows.order_by("id"))
+
+
+def _free_stale(phone: str) -> None:
+    stale = ReplyBundle.objects.filter(phone=phone).exclude(incidents__status__in=OPEN_STATUSES)
+    stale.delete()
+
+
+def bundle_code(*, phone: str, incidents: list[Incident]) -> int:
+    """Return a fresh bundle code for `phone` naming `incidents`."""
+    _free_stale(phone)
+    for _ in range(10):
+        used = set(ReplyBundle.objects.filter(phone=phone).values_list("code", flat=True))
+        code = next(n for n in range(FIRST_CODE, FIRST_CODE + len(used) + 1) if n not in used)
+        try:
+            with transaction.atomic():
+                bundle = ReplyBundle.objects.create(phone=phone, code=code)
+                bundle.incidents.add(*incidents)
+            return code
+        except IntegrityError:
+            continue  # another worker took the code; look again
+    raise RuntimeError(f"no free bundle code for {len(incidents)} incidents")
+
+
+def bundle_items(phone: str, incidents: list[Incident]) -> list[tuple[int, str, str, int]]:
+    """Return (number, service, summary, reply code) for each incident, for `sms_bundle`."""
+    codes = dict(
+        ReplyCode.objects.filter(phone=phone, incident__in=incidents).values_list(
+            "incident_id", "code"
+        )
+    )
+    return [(i.pk, i.service.name, i.summary, codes.get(i.pk, 0)) for i in incidents]

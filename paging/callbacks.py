@@ -1,0 +1,109 @@
+"""Provider status callbacks: move a sent notification to delivered or failed, and say so.
+
+Only a notification in `sent` moves: a late, repeated or out-of-order callback changes nothing.
+A bundled SMS is one provider message for several notifications; each of them moves.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from paging.actions import timeline_add
+from paging.contacts import phone_sms_stop
+from paging.delivery import next_method_now
+from paging.models import ContactKind, IncidentStatus, Notification, NotificationStatus
+from paging.queue import enqueue_on_commit
+
+SMS_FINAL = {
+    "delivered": NotificationStatus.DELIVERED,
+    "undelivered": NotificationStatus.FAILED,
+    "failed": NotificationStatus.FAILED,
+}
+CALL_FAILED = {"busy", "no-answer", "failed", "canceled"}
+UNSUBSCRIBED = "21610"
+
+
+def notification_status_record(
+    *, notification_id: int, sid: str, status: str, error_code: str = "", seconds: str = ""
+) -> bool:
+    """Record a provider's status for message or call `sid`; return whether it was ours."""
+    pks = list(Notification.objects.filter(provider_id=sid).values_list("pk", flat=True))
+    if not sid or notification_id not in pks:
+        return False
+    for pk in pks:
+        _record(pk, status, error_code, seconds)
+    return True
+
+
+@transaction.atomic
+def _record(pk: int, status: str, error_code: str, seconds: str) -> None:
+    notification = (
+        Notification.objects.select_for_update(of=("self",))
+        .select_related("incident__service", "user")
+        .get(pk=pk)
+    )
+    if notification.status != NotificationStatus.SENT or not status:
+        return
+    notification.provider_status = status[:16]
+    if notification.kind == ContactKind.VOICE:
+        _call_status(notification, status, seconds)
+    else:
+        _message_status(notification, status, error_code)
+    notification.save()
+
+
+def _what(notification: Notification) -> str:
+    return f"{notification.get_kind_display()} to {notification.user}"
+
+
+def _message_status(notification: Notification, status: str, error_code: str) -> None:
+    new = SMS_FINAL.get(status)
+    if new is None:
+        return  # queued, sending, sent: the row already says sent
+    notification.status = new
+    if new == NotificationStatus.DELIVERED:
+        message = f"{_what(notification)} delivered"
+        timeline_add(incident=notification.incident, kind="delivered", message=message)
+        return
+    if error_code == UNSUBSCRIBED:
+        phone_sms_stop(phone=notification.address)
+    notification.error = f"Twilio error {error_code}" if error_code else status
+    why = f"{_what(notification)} {status}" + (
+        f" (Twilio error {error_code})" if error_code else ""
+    )
+    next_method_now(notification, why)
+
+
+def _call_status(notification: Notification, status: str, seconds: str) -> None:
+    incident = notification.incident
+    if status == "in-progress":
+        message = f"{_what(notification)} answered"
+        timeline_add(incident=incident, kind="answered", message=message)
+    elif status == "completed":
+        notification.status = NotificationStatus.DELIVERED
+        length = f" ({seconds} s)" if seconds.isdigit() else ""
+        message = f"{_what(notification)} completed{length}"
+        timeline_add(incident=incident, kind="delivered", message=message)
+    elif status in CALL_FAILED:
+        _call_failed(notification, status)
+
+
+def _call_failed(notification: Notification, status: str) -> None:
+    """Call again if settings allow and the incident still needs it; else fall over."""
+    why = f"{_what(notification)} {status}"
+    notification.error = status
+    if (
+        notification.redials < settings.PAGING_VOICE_REDIALS
+        and notification.incident.status == IncidentStatus.TRIGGERED
+    ):
+        again = timezone.now() + dt.timedelta(seconds=settings.PAGING_VOICE_REDIAL_SECONDS)
+        notification.status, notification.due_at = NotificationStatus.PENDING, again
+        notification.redials += 1
+        enqueue_on_commit("paging.deliver", notification.pk, eta=again)
+        message = f"{why}; calling again at {again:%H:%M:%S} UTC"
+        timeline_add(incident=notification.incident, kind="redial", message=message)
+        return
+    notification.status = NotificationStatus.FAILED
+    next_method_now(notification, why)

@@ -1,0 +1,26 @@
+"""Phone calls through the real Twilio client: Twilio fetches what to say from our TwiML URL."""
+
+from django.conf import settings
+
+from paging.channels.base import Channel
+from paging.channels.twilio_client import provider_errors, twilio_client
+from paging.channels.twilio_sms import status_callback_url
+from paging.voice import page_twiml_url
+
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class TwilioVoiceChannel(Channel):
+    name = "twilio_voice"
+    provider_status = "queued"
+
+    def send(self, notification) -> str:
+        with provider_errors():
+            call = twilio_client().calls.create(
+                to=notification.address,
+                from_=settings.TWILIO_FROM_NUMBER,
+                url=page_twiml_url(notification),
+                status_callback=status_callback_url(notification),
+                status_callback_event=CALL_EVENTS,
+            )
+        return call.sid
