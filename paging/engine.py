@@ -9,12 +9,10 @@ applies from the next step on; what was already written is never written again.
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -42,18 +40,16 @@ from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
 
-# The eta task normally delivers on time; the sweeper re-sends a pending notification only once
-# it is this late, so that it rarely duplicates a task that is about to run anyway (a duplicate
-# is harmless: the claim lets one through). Small, so a dead worker's pages are late by little
-# more than the sweep interval.
+# Tasks with an eta normally run steps and send pages on time; the sweeper takes a due step or
+# notification over only once it is this late, so that it rarely races a task about to run
+# anyway (a race is harmless: the claim lets one through). Small, so a dead worker's pages are
+# late by little more than the sweep interval.
 SWEEP_GRACE = dt.timedelta(milliseconds=500)
 # An escalation task sends this many of the step's pages due at once itself (the rest, and all
 # later ones, go through the broker so that other workers share them).
 SEND_NOW = 3
 # At most this many rows of each kind per sweep, so one sweep stays short.
 SWEEP_BATCH = 200
-# The advisory lock that lets one sweep run at a time ("sweep" in ASCII).
-SWEEP_LOCK = 0x7377656570
 
 Rule = tuple[str, ContactMethod, dt.timedelta]
 
@@ -376,8 +372,8 @@ def _revived(now: dt.datetime) -> int:
 def _late(now: dt.datetime) -> int:
     """Send the pending notifications whose task is lost (or well behind), here and now.
 
-    Sending here rather than enqueueing keeps a backlog from growing: a sweep re-finds the
-    same late rows until they are sent, and would otherwise queue them again every time.
+    Sending here rather than enqueueing keeps a backlog from growing: sweeps re-find the same
+    late rows until they are sent, and would otherwise queue them again every time.
     """
     late = Notification.objects.filter(
         status=NotificationStatus.PENDING, due_at__lte=now - SWEEP_GRACE
@@ -386,41 +382,20 @@ def _late(now: dt.datetime) -> int:
     return sum(notification_deliver(pk) != "skipped" for pk in ids)
 
 
-@contextmanager
-def _single_flight() -> Iterator[bool]:
-    """Yield whether this is the only sweep running (a PostgreSQL advisory lock says).
-
-    Sweeps queued behind a busy worker would otherwise run back to back, each re-doing the
-    last one's work; the claims keep overlapping sweeps correct, this keeps them cheap.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
-        mine = cursor.fetchone()[0]
-    try:
-        yield mine
-    finally:
-        if mine:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
-
-
 def sweep() -> dict[str, int]:
-    """Re-find due work whose task was lost; run the timers (ack expiry, auto-resolve)."""
-    with _single_flight() as mine:
-        if not mine:
-            return {}
-        now = timezone.now()
-        counts = {
-            "escalated": _escalated(now),
-            "revived": _revived(now),
-            "late": _late(now),
-            "missed": heartbeats_check(),
-            "ack_expired": _ack_expired(now),
-            "auto_resolved": _auto_resolved(now),
-        }
+    """Re-find due work whose task was lost; run the timers (ack expiry, auto-resolve).
+
+    Sweeps may overlap (a slow one, two beats): every row is claimed, so they share the work.
+    """
+    now = timezone.now()
+    counts = {
+        "escalated": _escalated(now),
+        "revived": _revived(now),
+        "late": _late(now),
+        "missed": heartbeats_check(),
+        "ack_expired": _ack_expired(now),
+        "auto_resolved": _auto_resolved(now),
+    }
     if any(counts.values()):
         log.info("sweep: %s", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
     return counts
