@@ -27,6 +27,13 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _previous(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
 def main(selected: list[str]) -> None:
     from bench import stack  # noqa: F401 - fail early if psycopg or the layout is missing
 
@@ -42,12 +49,16 @@ def main(selected: list[str]) -> None:
     print(f"\n{'benchmark':<16} {'figure':<{width}} {'value':>10}  unit")
     for r in results:
         print(f"{r['benchmark']:<16} {r['name']:<{width}} {r['value']:>10.1f}  {r['unit']}")
+    path = ROOT / "bench" / "results.json"
+    ran = {r["benchmark"] for r in results}
+    # A selective run keeps the other benchmarks' last figures.
+    kept = [r for r in _previous(path) if r["benchmark"] not in ran] if selected else []
     out = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "results": results,
+        "results": sorted(kept + results, key=lambda r: r["benchmark"]),
     }
-    (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")
+    path.write_text(json.dumps(out, indent=2) + "\n")
     print("\nwritten to bench/results.json")
 
 

@@ -19,7 +19,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-BENCH_DB = "oncall_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "oncall_bench")
 
 
 def bench_database_url() -> str:

@@ -1,16 +1,91 @@
+"""Admin for escalation policies: levels inline, each with its people, schedules and timeout."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from escalation.models import EscalationPolicy, Tier
 
 
+class TierForm(forms.ModelForm):
+    """A level's targets, and its acknowledgement timeout in minutes (seconds allowed: 0.5)."""
+
+    minutes = forms.DecimalField(
+        label="Acknowledge within (minutes)",
+        min_value=Decimal("0.02"),
+        max_digits=8,
+        decimal_places=2,
+        initial=Decimal(5),
+        help_text="Without an acknowledgement by then, the next level is paged (0.5 = 30 s).",
+        error_messages={"min_value": "The timeout must be more than 0 (at least 1 second)."},
+    )
+
+    class Meta:
+        model = Tier
+        fields = ["position", "minutes", "users", "schedules"]
+        labels = {"position": "Order"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            seconds = Decimal(self.instance.ack_timeout.total_seconds())
+            self.initial["minutes"] = (seconds / 60).quantize(Decimal("0.01"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("DELETE"):
+            return data
+        if not data.get("users") and not data.get("schedules"):
+            raise ValidationError("Each level needs someone to page: add a person or a schedule.")
+        return data
+
+    def save(self, commit: bool = True) -> Tier:
+        seconds = round(self.cleaned_data["minutes"] * 60)
+        self.instance.ack_timeout = dt.timedelta(seconds=max(1, seconds))
+        return super().save(commit)
+
+
+class TierFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise ValidationError("A policy needs at least one level.")
+
+    def save(self, commit: bool = True) -> list[Tier]:
+        saved = super().save(commit)
+        if commit:
+            _renumber(self.instance)
+        return saved
+
+
+def _renumber(policy: EscalationPolicy) -> None:
+    """Number the levels 0, 1, 2 … in their order, so they read as Level 1, 2, 3 …."""
+    for position, tier in enumerate(policy.tiers.order_by("position", "id")):
+        if tier.position != position:
+            Tier.objects.filter(pk=tier.pk).update(position=position)
+
+
 class TierInline(admin.StackedInline):
     model = Tier
+    form = TierForm
+    formset = TierFormSet
     extra = 0
+    min_num = 1
     filter_horizontal = ("users", "schedules")
+    verbose_name = "level"
+    verbose_name_plural = "levels (Level 1 is paged first; order them with the Order field)"
 
 
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "repeat")
+    list_display = ("name", "levels", "repeat")
     search_fields = ("name",)
     inlines = [TierInline]
+
+    @admin.display(description="levels")
+    def levels(self, policy: EscalationPolicy) -> int:
+        return policy.tiers.count()

@@ -48,4 +48,4 @@ class Tier(models.Model):
         ordering = ["policy", "position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.policy}: tier {self.position}"
+        return f"{self.policy}: Level {self.position + 1}"

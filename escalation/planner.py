@@ -1,7 +1,12 @@
-"""What happens next in an escalation: a pure function of the policy's shape and the position.
+"""What happens next in an escalation: a pure function of the policy's shape, the state and now.
 
 No queries and no clock reads. A position is (tier, loop): tier 0 is Level 1. The engine in
-`paging` stores the position on the incident and asks this module where to go next.
+`paging` stores the state on the incident (position paged last, when the next step is due) and
+asks `decide` what to do at an instant.
+
+The policy may have been edited since the position was stored: a position past the last tier
+or a loop past the repeats is not an error, the walk simply goes on from there (to the next
+loop, or to the end). Edits so apply from the next step on.
 """
 
 import datetime as dt
@@ -28,11 +33,39 @@ class Position:
 
 
 @dataclass(frozen=True)
+class State:
+    """An incident's escalation state: the position paged last (None: none yet), the due time."""
+
+    position: Position | None
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class Step:
     """A tier to page now, and when the step after it falls due if nobody acknowledges."""
 
     position: Position
     next_due: dt.datetime
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do before `until`."""
+
+    until: dt.datetime
+
+
+@dataclass(frozen=True)
+class Exhausted:
+    """Every tier of every loop has been paged: nothing more will be."""
+
+
+@dataclass(frozen=True)
+class Idle:
+    """No step is scheduled (acknowledged, resolved, or already exhausted)."""
+
+
+Decision = Step | Wait | Exhausted | Idle
 
 
 def next_position(policy: PolicyShape, current: Position | None) -> Position | None:
@@ -41,6 +74,8 @@ def next_position(policy: PolicyShape, current: Position | None) -> Position | N
         return None
     if current is None:
         return Position(tier=0, loop=0)
+    if current.loop > policy.repeat:
+        return None  # repeats were lowered below the loop already running
     if current.tier + 1 < len(policy.timeouts):
         return Position(tier=current.tier + 1, loop=current.loop)
     if current.loop < policy.repeat:
@@ -54,3 +89,21 @@ def plan(policy: PolicyShape, current: Position | None, now: dt.datetime) -> Ste
     if position is None:
         return None
     return Step(position=position, next_due=now + policy.timeouts[position.tier])
+
+
+def decide(policy: PolicyShape, state: State, now: dt.datetime) -> Decision:
+    """Return what is due at `now`: a tier to page, a wait, the end, or nothing scheduled."""
+    if state.due_at is None:
+        return Idle()
+    if now < state.due_at:
+        return Wait(until=state.due_at)
+    step = plan(policy, state.position, now)
+    return Exhausted() if step is None else step
+
+
+def remaining(policy: PolicyShape, current: Position | None) -> int:
+    """Return how many steps are left after `current` (the bound of any walk from it)."""
+    count, position = 0, current
+    while (position := next_position(policy, position)) is not None:
+        count += 1
+    return count

@@ -16,9 +16,10 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
     """Run the sweeper that re-finds due escalations and notifications whose task was lost."""
     from django.conf import settings
 
-    sender.add_periodic_task(
-        float(settings.SWEEP_INTERVAL_SECONDS), sender.signature("paging.sweep"), name="sweep"
-    )
+    interval = float(settings.SWEEP_INTERVAL_SECONDS)
+    # A sweep still queued when the next one is sent is dropped: the next one does its work.
+    sweep = sender.signature("paging.sweep", options={"expires": interval})
+    sender.add_periodic_task(interval, sweep, name="sweep")
     # Both pick out what is due themselves, so a minute's tick is enough.
     sender.add_periodic_task(
         60.0, sender.signature("schedules.refresh_calendars"), name="refresh calendars"

@@ -5,6 +5,7 @@ A value that is set but malformed is an error naming the variable, never a silen
 file holding the value (Docker and Kubernetes secrets).
 """
 
+import datetime as dt
 import os
 from urllib.parse import urlsplit
 
@@ -81,3 +82,28 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     if not parts.netloc and parts.scheme not in {"sqlite", "filesystem", "memory"}:
         raise ImproperlyConfigured(f"{name}: {value!r} names no host")
     return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _delay(name: str, text: str) -> dt.timedelta:
+    unit = text[-1:] if text[-1:] in _UNITS else "s"
+    number = text[:-1] if text[-1:] in _UNITS else text
+    if not number.isdigit():
+        raise ImproperlyConfigured(f"{name}: {text!r} is not a delay (e.g. 0, 90s, 2m, 1h)")
+    return dt.timedelta(seconds=int(number) * _UNITS[unit])
+
+
+def env_delays(
+    name: str, default: str, *, kinds: tuple[str, ...]
+) -> tuple[tuple[str, dt.timedelta], ...]:
+    """Return a `kind:delay, …` list variable (e.g. `sms:0,voice:2m`) as (kind, delay) pairs."""
+    value = _raw(name) or default
+    pairs = []
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        kind, _, delay = item.partition(":")
+        if kind.strip() not in kinds:
+            raise ImproperlyConfigured(f"{name}: {kind!r} is not one of {', '.join(kinds)}")
+        pairs.append((kind.strip(), _delay(name, delay.strip() or "0")))
+    return tuple(pairs)

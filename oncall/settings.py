@@ -8,7 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from oncall import routing
-from oncall.env import env_bool, env_int, env_list, env_str, env_url
+from oncall.env import env_bool, env_delays, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -170,7 +170,7 @@ CELERY_TASK_QUEUES = routing.QUEUES
 CELERY_TASK_DEFAULT_QUEUE = routing.DEFAULT_QUEUE
 CELERY_TASK_ROUTES = ("oncall.routing.route",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 10, minimum=1)
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5, minimum=1)
 # Imported calendars (iCal feed layers) are re-fetched this often; beat checks every minute.
 CALENDAR_REFRESH_SECONDS = env_int("CALENDAR_REFRESH_SECONDS", 900, minimum=60)
 
@@ -269,6 +269,14 @@ WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 # --- Paging -----------------------------------------------------------------------------------
 # How many times a transient provider failure is retried before the notification fails.
 PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+# How a person without notification rules of their own is reached: every contact method of
+# each listed kind, that long after they are paged.
+PAGING_DEFAULT_RULES = env_delays(
+    "PAGING_DEFAULT_RULES", "sms:0,voice:0,email:0", kinds=("sms", "voice", "email")
+)
+# A notification claimed for sending this long ago, and never finished, belonged to a worker
+# that died: send it again. Keep it well above TWILIO_TIMEOUT_SECONDS.
+PAGING_SENDING_STALE_SECONDS = env_int("PAGING_SENDING_STALE_SECONDS", 60, minimum=1)
 # Carrier-safe limits per phone number: seconds between two SMS, and SMS per hour. Pages held
 # back by them go out together as one bundled SMS when the number may be texted again.
 PAGING_SMS_MIN_INTERVAL_SECONDS = env_int("PAGING_SMS_MIN_INTERVAL_SECONDS", 5)

@@ -1,12 +1,15 @@
 """State changes on incidents: each a keyword-only function in one transaction."""
 
+import datetime as dt
 import logging
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from escalation.planner import Position, next_position
 from paging.models import (
+    OPEN_STATUSES,
     Incident,
     IncidentStatus,
     Notification,
@@ -85,21 +88,50 @@ def incident_resolve(*, incident: Incident, by: User | None, via: str) -> bool:
     return True
 
 
+def _out_of_steps(incident: Incident) -> bool:
+    """Return whether the incident's policy has no step left after its current position."""
+    if incident.escalation_tier is None:
+        return False
+    policy = incident.service.escalation_policy
+    current = Position(tier=incident.escalation_tier, loop=incident.escalation_loop)
+    return next_position(policy.shape(list(policy.tiers.all())), current) is None
+
+
+def _restart(incident: Incident, now: dt.datetime) -> None:
+    """Start a new round at Level 1, due now (its pages get new notification keys)."""
+    incident.escalation_round += 1
+    incident.escalation_tier, incident.escalation_loop = None, 0
+    incident.escalation_due_at = now
+
+
+def _untrigger_ack(incident: Incident) -> None:
+    incident.status = IncidentStatus.TRIGGERED
+    incident.acknowledged_at, incident.acknowledged_by, incident.acknowledged_via = None, None, ""
+
+
 @transaction.atomic
 def incident_escalate_now(*, incident: Incident, by: User | None, via: str) -> bool:
     """Page the next tier now; an acknowledged incident is re-triggered first.
 
-    Returns False (and changes nothing) for a resolved incident or one without a policy.
+    After the last step of the policy, escalation starts again at Level 1. Returns False (and
+    changes nothing) for a resolved incident or one without a policy.
     """
-    locked = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+    locked = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("service__escalation_policy")
+        .get(pk=incident.pk)
+    )
     if locked.status == IncidentStatus.RESOLVED or not locked.service.escalation_policy_id:
         return False
     note = ""
     if locked.status == IncidentStatus.ACKNOWLEDGED:
-        locked.status = IncidentStatus.TRIGGERED
-        locked.acknowledged_at, locked.acknowledged_by, locked.acknowledged_via = None, None, ""
+        _untrigger_ack(locked)
         note = " (re-triggered from acknowledged)"
-    locked.escalation_due_at = timezone.now()
+    now = timezone.now()
+    if _out_of_steps(locked):
+        _restart(locked, now)
+        note += "; the policy had run out, so it starts again at Level 1"
+    locked.escalation_due_at = now
     locked.save()
     timeline_add(
         incident=locked,
@@ -110,3 +142,51 @@ def incident_escalate_now(*, incident: Incident, by: User | None, via: str) -> b
     enqueue_on_commit("paging.escalate", locked.pk)
     incident.refresh_from_db()
     return True
+
+
+@transaction.atomic
+def incident_ack_expire(*, incident_id: int, now: dt.datetime) -> bool:
+    """Return an acknowledged incident whose service's ack timeout has run out to triggered.
+
+    Escalation restarts at Level 1. Returns False when it is not (or no longer) due, or another
+    worker holds it.
+    """
+    locked = (
+        Incident.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("service")
+        .filter(pk=incident_id, status=IncidentStatus.ACKNOWLEDGED)
+        .first()
+    )
+    timeout = locked.service.ack_timeout if locked else None
+    if timeout is None or locked.acknowledged_at + timeout > now:
+        return False
+    _untrigger_ack(locked)
+    if locked.service.escalation_policy_id:
+        _restart(locked, now)
+        enqueue_on_commit("paging.escalate", locked.pk)
+    locked.save()
+    message = f"Acknowledgement expired after {timeout}: triggered again"
+    if locked.escalation_due_at is not None:
+        message += ", escalation restarts at Level 1"
+    timeline_add(incident=locked, kind="ack_expired", message=message)
+    return True
+
+
+@transaction.atomic
+def incident_auto_resolve(*, incident_id: int, now: dt.datetime) -> bool:
+    """Resolve an open incident that has had no new alert for its service's auto-resolve time.
+
+    Returns False when it is not (or no longer) due, or another worker holds it.
+    """
+    locked = (
+        Incident.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("service")
+        .filter(pk=incident_id, status__in=OPEN_STATUSES)
+        .first()
+    )
+    after = locked.service.auto_resolve_after if locked else None
+    if after is None or (locked.last_alert_at or locked.created_at) + after > now:
+        return False
+    return incident_resolve(
+        incident=locked, by=None, via=f"auto-resolve (no new alert for {after})"
+    )

@@ -1,14 +1,21 @@
 import smtplib
 
+from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
-from paging.actions import incident_acknowledge, incident_resolve
+from accounts.models import User
+from escalation.admin import EscalationPolicyAdmin
+from escalation.models import EscalationPolicy
+from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.channels import DeliveryError
+from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
     ContactMethod,
     HandoffNotice,
     Incident,
     Integration,
+    MaintenanceWindow,
     Notification,
     NotificationRule,
     Service,
@@ -60,12 +67,76 @@ class IntegrationAdmin(admin.ModelAdmin):
         )
 
 
+class MaintenanceInline(admin.TabularInline):
+    model = MaintenanceWindow
+    extra = 0
+    fields = ("starts_at", "ends_at", "reason", "created_by")
+    readonly_fields = ("created_by",)
+    verbose_name_plural = "maintenance windows (incidents are recorded, nobody is paged)"
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "escalation_policy")
+    list_display = ("name", "escalation_policy", "ack_timeout", "auto_resolve_after")
     list_select_related = ("escalation_policy",)
     search_fields = ("name",)
-    inlines = [IntegrationInline]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "escalation_policy", "urgency"]}),
+        ("Timers", {"fields": ["ack_timeout", "auto_resolve_after"]}),
+        ("Alert storms", {"fields": ["storm_cap", "storm_window"]}),
+    ]
+    inlines = [IntegrationInline, MaintenanceInline]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        for obj in formset.save(commit=False):
+            if isinstance(obj, MaintenanceWindow) and obj.created_by_id is None:
+                obj.created_by = request.user
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+        if formset.model is MaintenanceWindow and formset.has_changed():
+            maintenance_changed(service_id=form.instance.pk)
+
+
+class TestPageForm(forms.Form):
+    person = forms.ModelChoiceField(
+        queryset=User.objects.filter(contact_methods__isnull=False).distinct().order_by("username"),
+        help_text="Paged through their own notification rules (or the site default).",
+    )
+
+
+admin.site.unregister(EscalationPolicy)
+
+
+@admin.register(EscalationPolicy)
+class PolicyAdmin(EscalationPolicyAdmin):
+    """The policy admin, with a test page (paging sits above escalation, so it adds that)."""
+
+    actions = ["test_page"]
+
+    @admin.action(description="Send a test page to a person…")
+    def test_page(self, request, queryset):
+        form = TestPageForm(request.POST if "person" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Send a test page",
+                "form": form,
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/paging/test_page.html", context)
+        person = form.cleaned_data["person"]
+        incident = person_test_page(user=person, by=request.user)
+        if incident is None:
+            self.message_user(request, f"{person} has no contact methods.", messages.ERROR)
+            return None
+        self.message_user(
+            request, f"Test page sent to {person} as incident #{incident.pk}.", messages.SUCCESS
+        )
+        return None
 
 
 class TimelineInline(admin.TabularInline):
@@ -104,13 +175,54 @@ class NotificationInline(admin.TabularInline):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("id", "summary", "service", "severity", "status", "alert_count", "created_at")
+    list_display = (
+        "id",
+        "summary",
+        "service",
+        "severity",
+        "status",
+        "current_level",
+        "escalation_due_at",
+        "alert_count",
+        "created_at",
+    )
     list_filter = ("status", "severity", "service")
     list_select_related = ("service",)
     search_fields = ("summary", "dedup_key")
-    readonly_fields = [f.name for f in Incident._meta.fields]
+    readonly_fields = ["current_level", *(f.name for f in Incident._meta.fields)]
+    fieldsets = [
+        (None, {"fields": ["service", "summary", "severity", "urgency", "status", "dedup_key"]}),
+        ("Escalation", {"fields": ["current_level", "escalation_due_at"]}),
+        ("Alerts", {"fields": ["created_at", "last_alert_at", "alert_count", "details", "links"]}),
+        (
+            "Acknowledged and resolved",
+            {
+                "fields": [
+                    "acknowledged_at",
+                    "acknowledged_by",
+                    "acknowledged_via",
+                    "resolved_at",
+                    "resolved_by",
+                    "resolved_via",
+                ]
+            },
+        ),
+    ]
     inlines = [TimelineInline, NotificationInline]
-    actions = ["acknowledge", "resolve"]
+    actions = ["acknowledge", "resolve", "escalate"]
+
+    @admin.display(description="current level")
+    def current_level(self, incident: Incident) -> str:
+        if incident.escalation_tier is None:
+            return "not paged yet" if incident.escalation_due_at else "-"
+        loop = f", loop {incident.escalation_loop + 1}" if incident.escalation_loop else ""
+        return f"Level {incident.escalation_tier + 1}{loop}"
+
+    @admin.action(description="Escalate selected incidents (page the next level now)")
+    def escalate(self, request, queryset) -> None:
+        by = request.user
+        done = sum(incident_escalate_now(incident=i, by=by, via="admin") for i in queryset)
+        self.message_user(request, f"{done} incident(s) escalated.", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
         return False

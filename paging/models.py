@@ -251,6 +251,9 @@ class Incident(models.Model):
     escalation_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     escalation_loop = models.PositiveSmallIntegerField(default=0)
     escalation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Escalation restarts at Level 1 (an expired acknowledgement) begin a new round, so that
+    # the same level and loop can page the same people again without breaking their unique key.
+    escalation_round = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -399,12 +402,13 @@ class NotificationStatus(models.TextChoices):
 class Notification(models.Model):
     """One message to one person for one incident, written before the provider is called.
 
-    The unique key (incident, tier, loop, person, rule) means a retried or duplicated task can
-    never create a second row, and so never send twice.
+    The unique key (incident, round, tier, loop, person, rule) means a retried or duplicated
+    task can never create a second row, and so never send twice.
     """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    round = models.PositiveSmallIntegerField(default=0, db_default=0)
     tier = models.PositiveSmallIntegerField()
     loop = models.PositiveSmallIntegerField(default=0)
     rule_key = models.CharField(max_length=32)
@@ -430,7 +434,8 @@ class Notification(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "tier", "loop", "user", "rule_key"], name="notification_once"
+                fields=["incident", "round", "tier", "loop", "user", "rule_key"],
+                name="notification_once_per_step",
             )
         ]
 

@@ -8,8 +8,8 @@ from paging import delivery, engine, handoffs
 
 @shared_task(name="paging.escalate")
 def escalate(incident_id: int) -> None:
-    """Run the incident's due escalation step."""
-    engine.incident_escalate(incident_id)
+    """Run the incident's due escalation step, sending its first pages from here."""
+    engine.incident_escalate(incident_id, send_now=engine.SEND_NOW)
 
 
 @shared_task(name="paging.deliver")

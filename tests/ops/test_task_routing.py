@@ -1,12 +1,15 @@
 """Separate queues per kind of work: with the e-mail pool stuck (here: not running at all),
 SMS pages still go out at once, and the e-mail waits in its own queue. The SMS worker, run as
-in its own container, serves its own metrics."""
+in its own container, serves its own metrics. (A phone page due at once goes out from the
+escalation worker itself; here the SMS rule waits a second so that the SMS pool sends it.)"""
 
+import datetime as dt
 import json
 import urllib.request
 
 import pytest
 
+from paging.models import NotificationRule
 from tests.conftest import require_services
 from tests.e2e.conftest import _database_url
 from tests.factories import ContactMethodFactory, IntegrationFactory
@@ -31,7 +34,10 @@ def test_sms_pages_go_out_while_no_worker_takes_email(
     transactional_db, twilio, alice, payments, tmp_path
 ):
     require_services()
-    ContactMethodFactory(user=alice, kind="email", address="alice@example.com")
+    email = ContactMethodFactory(user=alice, kind="email", address="alice@example.com")
+    sms = alice.contact_methods.get(kind="sms")
+    NotificationRule.objects.create(user=alice, contact_method=email, delay=dt.timedelta(0))
+    NotificationRule.objects.create(user=alice, contact_method=sms, delay=dt.timedelta(seconds=1))
     integration = IntegrationFactory(service=payments)
     port = free_port()
     env = service_env(_database_url(), f"http://127.0.0.1:{port}", twilio.url)
