@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from paging.actions import incident_acknowledge
 from paging.models import MaintenanceWindow, NotificationRule
-from tests.factories import ContactMethodFactory, UserFactory
+from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
 from tests.paging.test_escalation_engine import ALICE, BOB, clock, sent_to, timeline, trigger, work
 from tests.test_config_api import client_for
 
@@ -192,3 +192,24 @@ def test_held_call_is_not_placed_once_the_incident_is_acknowledged(
 
     assert twilio.calls == []
     assert sent_to(twilio) == [ALICE]
+
+
+def test_sms_of_a_service_in_maintenance_is_not_bundled_into_another_page(twilio, clock, alice):
+    sms = alice.contact_methods.get(kind="sms")
+    NotificationRule.objects.create(user=alice, contact_method=sms, delay=dt.timedelta(minutes=2))
+    payments = ServiceFactory(name="payments", escalation_policy=PolicyFactory(levels=[[alice]]))
+    api = ServiceFactory(name="api", escalation_policy=PolicyFactory(levels=[[alice]]))
+    start = timezone.now()
+    paid = trigger(payments)
+    work()
+    clock(1)
+    down = trigger(api, "API down")
+    work()
+    api.maintenance_windows.create(starts_at=start, ends_at=start + HOUR)
+
+    clock(121)
+    work()
+
+    (message,) = twilio.messages
+    assert message.body.startswith(f"#{paid.pk} CRIT payments: Disk full on db1")
+    assert any("held: service in maintenance" in e for e in timeline(down))
