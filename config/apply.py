@@ -10,6 +10,7 @@ from config.plan import Change, plan
 from config.read import read_document, unique_names
 from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSpec, UserSpec
 from escalation.models import EscalationPolicy, Tier
+from paging.engine import maintenance_changed
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
 from paging.verification import contact_method_verification_send
 from schedules.layers import schedule_set_layers
@@ -227,6 +228,7 @@ def _write_service(spec: ServiceSpec, old: ServiceSpec | None, path: str) -> Non
                 row, w.at or f"{path}.maintenance_windows", {"starts_at": "start", "ends_at": "end"}
             )
             row.save()
+        maintenance_changed(service_id=service.pk)
 
 
 INTEGRATION_FIELDS = {"heartbeat_interval": "interval", "heartbeat_grace": "grace", "service": None}

@@ -289,6 +289,9 @@ PAGING_SMS_REPLIES_PER_MINUTE = env_int("PAGING_SMS_REPLIES_PER_MINUTE", 10, min
 # before the person's next contact method goes out (0: next contact method at once).
 PAGING_VOICE_REDIALS = env_int("PAGING_VOICE_REDIALS", 0)
 PAGING_VOICE_REDIAL_SECONDS = env_int("PAGING_VOICE_REDIAL_SECONDS", 60, minimum=1)
+# Answering machine detection on page calls: a call that voicemail (or a fax) answers is not a
+# delivered page; the next contact method goes out at once and a short voicemail is left.
+PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True)
 # How long the acknowledge / resolve links in a page e-mail work.
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 # How long a contact method verification code (or e-mail link) works.

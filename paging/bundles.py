@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from paging.maintenance import in_maintenance
 from paging.models import (
     OPEN_STATUSES,
     ContactKind,
@@ -37,6 +38,7 @@ def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notificat
             due_at__lte=now,
             incident__status=IncidentStatus.TRIGGERED,
         )
+        .filter(~in_maintenance("incident__service_id", now))  # those wait for the window's end
         .exclude(pk=notification.pk)
         .order_by("due_at", "id")
         .values_list("pk", flat=True)[: MAX_BUNDLE - 1]

@@ -15,6 +15,7 @@ from paging.contacts import phone_sms_stop
 from paging.delivery import next_method_now
 from paging.models import ContactKind, IncidentStatus, Notification, NotificationStatus
 from paging.queue import enqueue_on_commit
+from paging.voice import answered_by_machine, machine_words
 
 SMS_FINAL = {
     "delivered": NotificationStatus.DELIVERED,
@@ -26,19 +27,29 @@ UNSUBSCRIBED = "21610"
 
 
 def notification_status_record(
-    *, notification_id: int, sid: str, status: str, error_code: str = "", seconds: str = ""
+    *,
+    notification_id: int,
+    sid: str,
+    status: str,
+    error_code: str = "",
+    seconds: str = "",
+    answered_by: str = "",
 ) -> bool:
-    """Record a provider's status for message or call `sid`; return whether it was ours."""
+    """Record a provider's status for message or call `sid`; return whether it was ours.
+
+    `answered_by` is a call's AnsweredBy (answering machine detection): voicemail or a fax is
+    no page delivered.
+    """
     pks = list(Notification.objects.filter(provider_id=sid).values_list("pk", flat=True))
     if not sid or notification_id not in pks:
         return False
     for pk in pks:
-        _record(pk, status, error_code, seconds)
+        _record(pk, status, error_code, seconds, answered_by)
     return True
 
 
 @transaction.atomic
-def _record(pk: int, status: str, error_code: str, seconds: str) -> None:
+def _record(pk: int, status: str, error_code: str, seconds: str, answered_by: str = "") -> None:
     notification = (
         Notification.objects.select_for_update(of=("self",))
         .select_related("incident__service", "user")
@@ -47,7 +58,9 @@ def _record(pk: int, status: str, error_code: str, seconds: str) -> None:
     if notification.status != NotificationStatus.SENT or not status:
         return
     notification.provider_status = status[:16]
-    if notification.kind == ContactKind.VOICE:
+    if notification.kind == ContactKind.VOICE and answered_by_machine(answered_by):
+        _call_machine(notification, answered_by)
+    elif notification.kind == ContactKind.VOICE:
         _call_status(notification, status, seconds)
     else:
         _message_status(notification, status, error_code)
@@ -88,6 +101,12 @@ def _call_status(notification: Notification, status: str, seconds: str) -> None:
         timeline_add(incident=incident, kind="delivered", message=message)
     elif status in CALL_FAILED:
         _call_failed(notification, status)
+
+
+def _call_machine(notification: Notification, answered_by: str) -> None:
+    """Voicemail or a fax answered: no page delivered, so do as for an unanswered call."""
+    notification.provider_status = answered_by[:16]
+    _call_failed(notification, f"answered by {machine_words(answered_by)} ({answered_by})")
 
 
 def _call_failed(notification: Notification, status: str) -> None:

@@ -23,6 +23,7 @@ from paging.channels.email import email_subject
 from paging.channels.twilio_client import UNSUBSCRIBED
 from paging.contacts import phone_sms_stop, sms_stopped
 from paging.limits import sms_slot_take
+from paging.maintenance import in_maintenance, notification_hold
 from paging.messages import sms_bundle, sms_page
 from paging.models import (
     ContactKind,
@@ -87,7 +88,10 @@ def _claim(notification_id: int) -> Notification | None:
     ).update(status=NotificationStatus.SENDING, attempts=F("attempts") + 1, sent_at=now)
     if not claimed:
         return None
-    return Notification.objects.select_related("incident__service", "user").get(pk=notification_id)
+    rows = Notification.objects.select_related("incident__service", "user")
+    # Whether its service is in maintenance, read in the same query (a rare hold then asks more).
+    rows = rows.annotate(in_maintenance=in_maintenance("incident__service_id", now))
+    return rows.get(pk=notification_id)
 
 
 def _finish(notification: Notification, **fields: object) -> None:
@@ -212,6 +216,8 @@ def notification_deliver(notification_id: int) -> str:
     if notification.incident.status != IncidentStatus.TRIGGERED:
         _finish(notification, status=NotificationStatus.CANCELLED)
         return "cancelled"
+    if notification.in_maintenance and notification_hold(notification, timezone.now()):
+        return "held"
     batch = [notification]
     if notification.kind == ContactKind.SMS:
         if sms_stopped(notification.address):

@@ -25,13 +25,13 @@ from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_
 from paging.contacts import unusable_reason
 from paging.delivery import notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
+from paging.maintenance import HELD, maintenance_until
 from paging.models import (
     OPEN_STATUSES,
     ContactKind,
     ContactMethod,
     Incident,
     IncidentStatus,
-    MaintenanceWindow,
     Notification,
     NotificationRule,
     NotificationStatus,
@@ -220,17 +220,6 @@ def _advance(incident: Incident, tiers: list[Tier], now: dt.datetime) -> list[No
     return []
 
 
-def maintenance_until(service_id: int, now: dt.datetime) -> dt.datetime | None:
-    """Return when the service's maintenance covering `now` ends (windows joined), or None."""
-    windows = MaintenanceWindow.objects.filter(service_id=service_id, ends_at__gt=now)
-    spans = sorted(windows.values_list("starts_at", "ends_at"))
-    end = None
-    for starts_at, ends_at in spans:
-        if starts_at <= (end or now) and ends_at > (end or now):
-            end = ends_at
-    return end
-
-
 def _hold(incident: Incident, until: dt.datetime) -> None:
     """Put off the incident's next step to the end of its service's maintenance."""
     incident.escalation_due_at = until
@@ -246,14 +235,17 @@ def _hold(incident: Incident, until: dt.datetime) -> None:
 _STEP_KINDS = ("maintenance", "escalated", "skipped", "loop", "exhausted", "ack_expired")
 
 
+@transaction.atomic
 def maintenance_changed(*, service_id: int) -> int:
-    """Re-time the incidents a service's maintenance holds, after its windows changed.
+    """Re-time what a service's maintenance holds (incidents and pages), after its windows changed.
 
-    A window ended early (or deleted) lets them escalate at once; a longer one holds them on.
-    Returns how many were re-timed.
+    Admin, the API and `oncall apply` call this after any window of the service is created,
+    changed or deleted. A window ended early (or deleted) lets them go on at once; a longer one
+    holds them on. Returns how many incidents and notifications were re-timed.
     """
     now = timezone.now()
     due = maintenance_until(service_id, now) or now
+    eta = due if due > now else None
     retimed = 0
     waiting = Incident.objects.filter(
         service_id=service_id, status=IncidentStatus.TRIGGERED, escalation_due_at__gt=now
@@ -266,9 +258,24 @@ def maintenance_changed(*, service_id: int) -> int:
             pk=incident.pk, escalation_due_at=incident.escalation_due_at
         ).update(escalation_due_at=due)
         if moved:
-            enqueue_on_commit("paging.escalate", incident.pk, eta=due if due > now else None)
+            enqueue_on_commit("paging.escalate", incident.pk, eta=eta)
             retimed += 1
-    return retimed
+    return retimed + _held_pages_retime(service_id, due, eta)
+
+
+def _held_pages_retime(service_id: int, due: dt.datetime, eta: dt.datetime | None) -> int:
+    """Move the service's pages held for maintenance to when it now ends (or to now)."""
+    held = Notification.objects.filter(
+        incident__service_id=service_id,
+        incident__status=IncidentStatus.TRIGGERED,
+        status=NotificationStatus.PENDING,
+        error__startswith=HELD,
+    ).exclude(due_at=due)
+    pks = list(held.values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=pks, status=NotificationStatus.PENDING).update(due_at=due)
+    for pk in pks:
+        enqueue_on_commit("paging.deliver", pk, eta=eta)
+    return len(pks)
 
 
 def _claim(incident_id: int, now: dt.datetime) -> Incident | None:

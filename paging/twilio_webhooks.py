@@ -20,7 +20,14 @@ from paging.callbacks import notification_status_record
 from paging.models import Notification
 from paging.replies import sms_reply_handle
 from paging.verification import contact_method_mark_verified, method_for_call_token
-from paging.voice import goodbye_twiml, key_pressed, page_twiml, voice_token_pk
+from paging.voice import (
+    answered_by_machine,
+    goodbye_twiml,
+    key_pressed,
+    page_twiml,
+    voice_token_pk,
+    voicemail_twiml,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,7 @@ def message_status(request: HttpRequest, notification_id: int) -> HttpResponse:
         status=post.get("MessageStatus") or post.get("CallStatus", ""),
         error_code=post.get("ErrorCode", ""),
         seconds=post.get("CallDuration", ""),
+        answered_by=post.get("AnsweredBy", ""),
     )
     return _message(None)
 
@@ -93,8 +101,21 @@ def voice_page(request: HttpRequest, token: str) -> HttpResponse:
     notification = _call_notification(token)
     if notification is None:
         return _xml(goodbye_twiml("This page is no longer valid. Goodbye."))
+    if answered_by_machine(answered_by := request.POST.get("AnsweredBy", "")):
+        return _xml(_voicemail(request, notification, answered_by))
     tries = request.GET.get("tries", "0")
     return _xml(page_twiml(notification, tries=int(tries) if tries.isdigit() else 0))
+
+
+def _voicemail(request: HttpRequest, notification: Notification, answered_by: str) -> str:
+    """Record that a machine took the page call (the next contact method goes out); leave word."""
+    notification_status_record(
+        notification_id=notification.pk,
+        sid=request.POST.get("CallSid", ""),
+        status="in-progress",
+        answered_by=answered_by,
+    )
+    return voicemail_twiml(notification.incident, answered_by)
 
 
 @twilio_webhook

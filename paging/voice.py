@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from accounts.models import User
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
-from paging.models import Incident, Notification
+from paging.models import Incident, IncidentStatus, Notification
 
 _SALT = "paging.voice"
 # The token names the notification; a stale call URL is no use after a day.
@@ -84,6 +84,28 @@ def goodbye_twiml(words: str) -> str:
     """Return TwiML that says `words` and hangs up."""
     response = VoiceResponse()
     response.say(words)
+    response.hangup()
+    return str(response)
+
+
+def answered_by_machine(answered_by: str) -> bool:
+    """Return whether Twilio's AnsweredBy says voicemail or a fax took the call."""
+    return answered_by.startswith("machine_") or answered_by == "fax"
+
+
+def machine_words(answered_by: str) -> str:
+    """Return how the timeline names what answered instead of a person."""
+    return "a fax machine" if answered_by == "fax" else "voicemail"
+
+
+def voicemail_twiml(incident: Incident, answered_by: str) -> str:
+    """Return TwiML for voicemail: say a page is waiting (nothing to a fax), and hang up."""
+    response = VoiceResponse()
+    if answered_by != "fax" and incident.status == IncidentStatus.TRIGGERED:
+        response.say(
+            f"This is the on-call service. A page is waiting for you: incident {incident.pk} "
+            f"on {incident.service.name}. Please check your messages. Goodbye."
+        )
     response.hangup()
     return str(response)
 

@@ -1,5 +1,6 @@
 """REST API for services, their maintenance windows and their integrations (webhook URLs)."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -8,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, cleaned
+from paging.engine import maintenance_changed
 from paging.models import Integration, IntegrationKind, MaintenanceWindow, Service
 
 
@@ -67,8 +69,22 @@ class MaintenanceWindowViewSet(ConfigViewSet):
     serializer_class = MaintenanceWindowSerializer
     filter_fields = {"service": "service_id"}
 
+    @transaction.atomic
     def perform_create(self, serializer: MaintenanceWindowSerializer) -> None:
-        serializer.save(created_by=self.request.user)
+        window = serializer.save(created_by=self.request.user)
+        maintenance_changed(service_id=window.service_id)
+
+    @transaction.atomic
+    def perform_update(self, serializer: MaintenanceWindowSerializer) -> None:
+        was = serializer.instance.service_id
+        window = serializer.save()
+        for service_id in {was, window.service_id}:
+            maintenance_changed(service_id=service_id)
+
+    @transaction.atomic
+    def perform_destroy(self, instance: MaintenanceWindow) -> None:
+        super().perform_destroy(instance)
+        maintenance_changed(service_id=instance.service_id)
 
 
 class IntegrationSerializer(serializers.ModelSerializer):

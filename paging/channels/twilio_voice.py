@@ -22,5 +22,15 @@ class TwilioVoiceChannel(Channel):
                 url=page_twiml_url(notification),
                 status_callback=status_callback_url(notification),
                 status_callback_event=CALL_EVENTS,
+                **_detection(),
             )
         return call.sid
+
+
+def _detection() -> dict[str, str]:
+    """Return the call options that ask Twilio who answered (AnsweredBy), when that is on."""
+    if not settings.PAGING_VOICE_MACHINE_DETECTION:
+        return {}
+    # DetectMessageEnd: a machine is reported once its greeting ends, so our voicemail lands
+    # whole; a person is reported as soon as they speak.
+    return {"machine_detection": "DetectMessageEnd"}

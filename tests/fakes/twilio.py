@@ -70,6 +70,9 @@ class FakeCall:
     status_callback: str | None
     account_sid: str
     status_callback_event: str = ""
+    # Answering machine detection: what the call asked for, and who the test says answered.
+    machine_detection: str = ""
+    answered_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -477,6 +480,7 @@ class FakeTwilio:
             "From": call.from_,
             "To": call.to,
             "Direction": "outbound-api",
+            **self._amd_params(call),
         }
 
     # Serving (called from the server's threads)
@@ -547,8 +551,42 @@ class FakeTwilio:
             status_callback=params.get("StatusCallback") or None,
             account_sid=self.account_sid,
             status_callback_event=params.get("StatusCallbackEvent", ""),
+            machine_detection=self._amd_option(params),
         )
         with self._changed:
             self._calls.append(call)
             self._changed.notify_all()
         return call
+
+    # Answering machine detection (AMD). A call placed with MachineDetection carries AnsweredBy
+    # (human, machine_start, machine_end_beep, machine_end_silence, machine_end_other, fax,
+    # unknown) in its TwiML fetches and status callbacks once answered, as Twilio's does.
+
+    AMD_MODES = ("Enable", "DetectMessageEnd")
+
+    def detect(self, call: FakeCall, answered_by: str) -> None:
+        """Say who answered `call`; later callbacks carry it if the call asked for AMD."""
+        call.answered_by = answered_by
+
+    def answer_by_machine(
+        self, call: FakeCall, answered_by: str = "machine_end_beep"
+    ) -> tuple[int, str]:
+        """Let voicemail (or a fax) answer `call`: fetch its TwiML as Twilio does then."""
+        self.detect(call, answered_by)
+        return self.answer_call(call)
+
+    def answer_by_human(self, call: FakeCall) -> tuple[int, str]:
+        """Let a person answer `call`: fetch its TwiML with AnsweredBy=human (with AMD on)."""
+        self.detect(call, "human")
+        return self.answer_call(call)
+
+    def _amd_params(self, call: FakeCall) -> dict[str, str]:
+        if not call.machine_detection or not call.answered_by:
+            return {}
+        return {"AnsweredBy": call.answered_by}
+
+    def _amd_option(self, params: dict[str, str]) -> str:
+        mode = params.get("MachineDetection", "")
+        if mode and mode not in self.AMD_MODES:
+            raise _ApiError(400, None, "MachineDetection must be Enable or DetectMessageEnd")
+        return mode
