@@ -25,7 +25,7 @@ from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_
 from paging.contacts import unusable_reason
 from paging.delivery import notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
-from paging.maintenance import HELD, maintenance_until
+from paging.maintenance import maintenance_until
 from paging.models import (
     OPEN_STATUSES,
     ContactKind,
@@ -269,10 +269,12 @@ def _held_pages_retime(service_id: int, due: dt.datetime, eta: dt.datetime | Non
         incident__service_id=service_id,
         incident__status=IncidentStatus.TRIGGERED,
         status=NotificationStatus.PENDING,
-        error__startswith=HELD,
+        held_until__isnull=False,
     ).exclude(due_at=due)
     pks = list(held.values_list("pk", flat=True))
-    Notification.objects.filter(pk__in=pks, status=NotificationStatus.PENDING).update(due_at=due)
+    Notification.objects.filter(pk__in=pks, status=NotificationStatus.PENDING).update(
+        due_at=due, held_until=due
+    )
     for pk in pks:
         enqueue_on_commit("paging.deliver", pk, eta=eta)
     return len(pks)

@@ -11,7 +11,6 @@ from paging.actions import timeline_add
 from paging.models import MaintenanceWindow, Notification, NotificationStatus
 from paging.queue import enqueue
 
-# A held notification's `error` starts with this, so a changed window can find it again.
 HELD = "held: service in maintenance"
 
 
@@ -42,8 +41,8 @@ def notification_hold(notification: Notification, now: dt.datetime) -> dt.dateti
     when = f"{until:%Y-%m-%d %H:%M:%S} UTC"
     notification.status, notification.due_at = NotificationStatus.PENDING, until
     notification.attempts -= 1  # held, not tried
-    notification.error = f"{HELD} until {when}"
-    notification.save(update_fields=["status", "due_at", "attempts", "error"])
+    notification.held_until = until
+    notification.save(update_fields=["status", "due_at", "attempts", "held_until"])
     enqueue("paging.deliver", notification.pk, eta=until)
     what = f"{notification.get_kind_display()} to {notification.user}"
     timeline_add(incident=notification.incident, kind="held", message=f"{what} {HELD} until {when}")

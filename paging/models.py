@@ -425,6 +425,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Set while a page waits out its service's maintenance window (a changed window finds it).
+    held_until = models.DateTimeField(null=True, blank=True)
     # What the provider last reported (queued, sent, delivered, undelivered, no-answer, ...).
     provider_status = models.CharField(max_length=16, blank=True)
     # Calls placed again after busy / no-answer (PAGING_VOICE_REDIALS).
