@@ -6,7 +6,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
-INSTANT_HELP = "must be an ISO 8601 date-time with a UTC offset"
+# Instants far from now are refused: a schedule's shifts past year 9999 cannot be computed.
+MIN_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+MAX_INSTANT = dt.datetime(3000, 1, 1, tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+INSTANT_HELP = "must be an ISO 8601 date-time with a UTC offset, between the years 1900 and 2999"
 
 
 def validate_time_zone(name: str) -> None:
@@ -20,9 +23,14 @@ def validate_time_zone(name: str) -> None:
 
 
 def parse_instant(raw: str | None) -> dt.datetime | None:
-    """Return the aware instant `raw` names, or None if it is not one (naive times included)."""
+    """Return the aware instant `raw` names, or None if it is not one or out of range."""
     try:
         when = parse_datetime(raw or "")
     except ValueError:
         return None
-    return when if when is not None and when.tzinfo is not None else None
+    if when is None or when.tzinfo is None:
+        return None
+    try:
+        return when if MIN_INSTANT <= when <= MAX_INSTANT else None
+    except OverflowError:  # an offset that pushes a date past year 1 or 9999
+        return None

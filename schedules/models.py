@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from oncall.timezones import validate_time_zone
+from oncall.timezones import MAX_INSTANT, MIN_INSTANT, validate_time_zone
 from schedules.resolver import CalendarEvent, LayerData, OverrideData, Restriction, ScheduleData
 
 
@@ -67,6 +67,9 @@ class LayerKind(models.TextChoices):
 
 CALENDAR_KINDS = (LayerKind.ICAL_URL, LayerKind.ICAL_FILE)
 CALENDAR_SCHEMES = ("http", "https", "webcal")
+# PostgreSQL's smallint, enforced on SQLite too: with a first handoff before year 3000, every
+# handoff the resolver computes stays before year 9999.
+MAX_SHIFT_COUNT = 32767
 
 
 class Layer(models.Model):
@@ -115,12 +118,26 @@ class Layer(models.Model):
     def clean(self) -> None:
         if self.kind == LayerKind.ROTATION and self.handoff_date is None:
             raise ValidationError({"handoff_date": "A rotation needs its first handoff date."})
+        if self.kind == LayerKind.ROTATION:
+            self._clean_rotation_bounds()
         if self.kind == LayerKind.ICAL_URL:
             scheme = self.calendar_url.split("://", 1)[0].lower() if self.calendar_url else ""
             if "://" not in self.calendar_url or scheme not in CALENDAR_SCHEMES:
                 raise ValidationError(
                     {"calendar_url": "Enter an http, https or webcal URL of an iCal feed."}
                 )
+
+    def _clean_rotation_bounds(self) -> None:
+        """Refuse dates and shifts whose handoffs fall past the calendar's end (year 9999)."""
+        first, last = MIN_INSTANT.year, MAX_INSTANT.year
+        if not first <= self.handoff_date.year <= last:
+            raise ValidationError(
+                {"handoff_date": f"The first handoff must be between the years {first} and {last}."}
+            )
+        if self.shift_count and self.shift_count > MAX_SHIFT_COUNT:
+            raise ValidationError(
+                {"shift_count": f"Ensure this value is less than or equal to {MAX_SHIFT_COUNT}."}
+            )
 
     def forget_validators(self) -> None:
         """Drop the ETag and Last-Modified of the stored copy: they belong to the old URL."""

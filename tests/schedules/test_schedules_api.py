@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
@@ -63,6 +64,7 @@ def test_shifts_in_a_window(rota, alice):
         ("?start=2026-01-05T08:00:00Z&end=2026-01-01T08:00:00Z", "end"),
         ("?start=2026-01-05T08:00:00Z&end=2028-01-01T08:00:00Z", "end"),
         ("?start=2026-01-05T08:00:00&end=2026-01-06T08:00:00Z", "start"),
+        ("?start=9999-12-30T00:00:00Z&end=9999-12-31T00:00:00Z", "start"),
     ],
 )
 def test_bad_dates_are_400_naming_the_parameter(rota, alice, query, field):
@@ -70,6 +72,33 @@ def test_bad_dates_are_400_naming_the_parameter(rota, alice, query, field):
 
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_oncall_at_the_end_of_the_calendar_is_400_not_500(rota, alice):
+    response = client_for(alice).get(f"/api/v1/schedules/{rota.pk}/oncall/?at=9999-12-31T23:59:59Z")
+
+    assert response.status_code == 400
+    assert "between the years 1900 and 2999" in response.json()["at"]
+
+
+@pytest.mark.parametrize(
+    ("layer", "field"),
+    [
+        ({"shift_count": 1000000, "shift_unit": "weeks", "handoff_date": "2026-01-05"}, "shift_count"),
+        ({"shift_count": 1, "shift_unit": "days", "handoff_date": "9999-12-31"}, "handoff_date"),
+    ],
+)
+def test_rotation_whose_handoffs_overflow_the_calendar_is_refused(alice, layer, field):
+    staff = UserFactory(username="root", is_staff=True)
+    body = {"name": "Far", "layers": [{"name": "d", "participants": [alice.pk], **layer}]}
+
+    response = client_for(staff).post("/api/v1/schedules/", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["layers"]["0"]
+    assert not Schedule.objects.filter(name="Far").exists()
+    feed = CalendarFeed.objects.create(user=alice)
+    assert APIClient().get(reverse("calendar-feed", args=[feed.token])).status_code == 200
 
 
 def test_schedule_list_shows_layers_without_extra_queries_per_schedule(rota, alice):
