@@ -84,7 +84,10 @@ def test_oncall_at_the_end_of_the_calendar_is_400_not_500(rota, alice):
 @pytest.mark.parametrize(
     ("layer", "field"),
     [
-        ({"shift_count": 1000000, "shift_unit": "weeks", "handoff_date": "2026-01-05"}, "shift_count"),
+        (
+            {"shift_count": 1000000, "shift_unit": "weeks", "handoff_date": "2026-01-05"},
+            "shift_count",
+        ),
         ({"shift_count": 1, "shift_unit": "days", "handoff_date": "9999-12-31"}, "handoff_date"),
     ],
 )
