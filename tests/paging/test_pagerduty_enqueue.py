@@ -1,10 +1,12 @@
 """`POST /v2/enqueue`: PagerDuty Events API v2 clients work by changing only the base URL."""
 
+import importlib
 import json
 from pathlib import Path
 
 import pytest
 
+from accounts.models import ApiToken
 from paging.models import Incident
 from tests.factories import IntegrationFactory
 
@@ -47,6 +49,38 @@ def test_trigger_answers_like_pagerduty_and_opens_an_incident(client, integratio
         "critical",
         "db1-disk",
     )
+
+
+def test_stored_alert_does_not_reveal_the_routing_key_to_responders(client, integration, alice):
+    enqueue(client, event(integration, dedup_key="db1-disk"))
+    enqueue(client, event(integration, "resolve", dedup_key="db1-disk"))
+    incident = Incident.objects.get()
+    _, token = ApiToken.issue(user=alice, name="phone")
+
+    response = client.get(f"/api/v1/incidents/{incident.pk}/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 200
+    assert integration.key not in response.content.decode()
+    assert [a["payload"]["event_action"] for a in response.json()["alerts"]] == [
+        "resolve",
+        "trigger",
+    ]
+
+
+def test_upgrade_drops_routing_keys_already_stored(client, integration):
+    from django.apps import apps
+
+    migration = importlib.import_module("paging.migrations.0008_scrub_pagerduty_routing_keys")
+    enqueue(client, event(integration, dedup_key="db1-disk"))
+    alert = Incident.objects.get().alerts.get()
+    alert.payload["routing_key"] = integration.key  # as stored before the key was dropped
+    alert.save()
+
+    migration.scrub(apps, schema_editor=None)
+
+    alert.refresh_from_db()
+    assert "routing_key" not in alert.payload
+    assert alert.payload["dedup_key"] == "db1-disk"
 
 
 def test_trigger_without_dedup_key_gets_one_that_resolves_it(client, integration):
