@@ -106,5 +106,7 @@ def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
         os.killpg(runall.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         runall.wait(timeout=60)
     assert runall.returncode == 0, "".join(output[-40:])
+    # The embedded broker keeps all its files under VAR_DIR, none in the checkout.
+    assert (Path(embedded_env["VAR_DIR"]) / "broker" / "control" / "celery.exchange").exists()
     with pytest.raises(ProcessLookupError):
         os.killpg(runall.pid, 0)  # nothing of web, worker or beat is left running
