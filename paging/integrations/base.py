@@ -7,11 +7,14 @@ Grafana signing secret).
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PayloadError(ValueError):
@@ -73,12 +76,23 @@ def _refuse_constant(name: str) -> None:
     raise PayloadError("body", f"is not valid JSON ({name} is not a JSON number)")
 
 
+def _without_lone_surrogates(value: Any) -> Any:
+    """Return `value` with every unpaired UTF-16 surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def load_json_object(body: bytes) -> dict[str, Any]:
     """Return the body decoded as a JSON object, or raise PayloadError for anything else.
 
     Refuses NaN/Infinity, integers past Python's digit limit and nesting past the recursion
-    limit (json.loads reports those as other exceptions). An escaped NUL becomes U+FFFD:
-    PostgreSQL cannot store NUL in text or jsonb, and refusing would drop the page.
+    limit (json.loads reports those as other exceptions). An escaped NUL or unpaired surrogate
+    (`\\ud800`) becomes U+FFFD: PostgreSQL cannot store either, and refusing would drop the page.
     """
     try:
         text = body.decode("utf-8").replace("\\u0000", "\\ufffd")
@@ -95,4 +109,4 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise PayloadError("body", "must be a JSON object")
-    return data
+    return _without_lone_surrogates(data) if SURROGATE_ESCAPE.search(text) else data

@@ -118,3 +118,15 @@ def test_escaped_nul_is_stored_as_a_replacement_character(client, integration):
 
     assert response.status_code == 202
     assert Incident.objects.get().summary == "disk\ufffdfull"
+
+
+def test_escaped_unpaired_surrogate_is_stored_as_a_replacement_character(client, integration):
+    # JSON allows "\ud800" alone; PostgreSQL cannot store it, and a 503 would be retried forever.
+    body = '{"summary": "disk \\ud800full \\ud83d\\ude00", "details": {"\\udfff": "\\ud800"}}'
+
+    response = client.post(url(integration), body, content_type="application/json")
+
+    assert response.status_code == 202
+    incident = Incident.objects.get()
+    assert incident.summary == "disk \ufffdfull \U0001f600"
+    assert incident.details == {"\ufffd": "\ufffd"}
