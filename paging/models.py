@@ -2,10 +2,12 @@
 
 import datetime as dt
 import functools
+import re
 import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
@@ -342,6 +344,9 @@ class ContactKind(models.TextChoices):
     EMAIL = "email", "E-mail"
 
 
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
 class ContactMethod(models.Model):
     """A way to reach a person: a phone number for SMS or calls, or an e-mail address."""
 
@@ -372,6 +377,17 @@ class ContactMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} {self.address}"
+
+    def clean(self) -> None:
+        if self.kind == ContactKind.EMAIL:
+            try:
+                validate_email(self.address)
+            except ValidationError:
+                raise ValidationError({"address": "Enter an e-mail address."}) from None
+        elif self.kind and not E164.fullmatch(self.address or ""):
+            raise ValidationError(
+                {"address": "Enter a phone number in E.164 form, such as +15550100001."}
+            )
 
 
 class NotificationRule(models.Model):

@@ -156,6 +156,28 @@ def test_bad_configuration_is_400_naming_the_field_and_stores_nothing(staff, url
     assert after == before
 
 
+@pytest.mark.parametrize(
+    ("kind", "address"), [("sms", "555 0100"), ("voice", "+1"), ("email", "alice")]
+)
+def test_contact_method_with_a_malformed_address_is_400(staff, alice, kind, address):
+    body = {"user": alice.pk, "kind": kind, "address": address}
+
+    response = staff.post("/api/v1/contact-methods/", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["address"]
+    assert not ContactMethod.objects.filter(address=address).exists()
+
+
+def test_contact_method_without_a_name_gets_the_default_one(staff, alice):
+    body = {"user": alice.pk, "kind": "sms", "address": "+15550109999"}
+
+    response = staff.post("/api/v1/contact-methods/", body, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["name"] == "mobile"
+
+
 def test_calendar_layer_keeps_its_events_while_its_source_stays(staff, alice):
     bad = {"name": "oncall.ics", "kind": "ical_url", "calendar_url": "ftp://calendar.example/x"}
     good = bad | {"calendar_url": "https://calendar.example.com/feed.ics"}

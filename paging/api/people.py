@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from oncall.apibase import ConfigViewSet, OwnOrStaff, keep_owner
+from oncall.apibase import ConfigViewSet, OwnOrStaff, cleaned, keep_owner
 from paging.channels.base import DeliveryError
 from paging.models import ContactMethod, NotificationRule
 from paging.verification import (
@@ -37,7 +37,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
         read_only_fields = ["verified", "verified_at", "sms_stopped_at"]
 
     def validate(self, attrs: dict) -> dict:
-        return keep_owner(self, attrs)
+        return cleaned(self, keep_owner(self, attrs))
 
 
 class NotificationRuleSerializer(serializers.ModelSerializer):
@@ -124,8 +124,9 @@ class ContactMethodViewSet(OwnRowsViewSet):
     def perform_create(self, serializer: ContactMethodSerializer) -> None:
         """Add it the way admin does: a verification code goes out once it is stored."""
         data = serializer.validated_data
+        name = data.get("name", ContactMethod._meta.get_field("name").default)
         serializer.instance = contact_method_add(
-            user=data["user"], kind=data["kind"], address=data["address"], name=data["name"]
+            user=data["user"], kind=data["kind"], address=data["address"], name=name
         )
 
     def perform_update(self, serializer: ContactMethodSerializer) -> None:
