@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from escalation.planner import PolicyShape
+from oncall.timezones import at_most_a_year
 from schedules.models import Schedule
 
 
@@ -38,7 +39,7 @@ class Tier(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     ack_timeout = models.DurationField(
         default=dt.timedelta(minutes=5),
-        validators=[MinValueValidator(dt.timedelta(seconds=1))],
+        validators=[MinValueValidator(dt.timedelta(seconds=1)), at_most_a_year],
         help_text="Time to acknowledge before the next level is paged (e.g. 00:05:00).",
     )
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")

@@ -4,11 +4,15 @@ import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.utils.dateparse import parse_datetime
 
 # Instants far from now are refused: a schedule's shifts past year 9999 cannot be computed.
 MIN_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 MAX_INSTANT = dt.datetime(3000, 1, 1, tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+# Configured durations (timeouts, delays, windows, intervals) are at most a year: the engine adds
+# them to now, and a larger one would put due times past year 9999 and fail every alert.
+at_most_a_year = MaxValueValidator(dt.timedelta(days=366), "Use at most 366 days.")
 INSTANT_HELP = "must be an ISO 8601 date-time with a UTC offset, between the years 1900 and 2999"
 
 

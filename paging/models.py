@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from escalation.models import EscalationPolicy
+from oncall.timezones import at_most_a_year
 
 
 def new_integration_key() -> str:
@@ -44,16 +45,20 @@ class Service(models.Model):
         help_text="More new incidents than this within the storm window fold into one "
         "alert-storm incident (0: never fold).",
     )
-    storm_window = models.DurationField(default=dt.timedelta(minutes=5))
+    storm_window = models.DurationField(
+        default=dt.timedelta(minutes=5), validators=[at_most_a_year]
+    )
     ack_timeout = models.DurationField(
         null=True,
         blank=True,
+        validators=[at_most_a_year],
         help_text="An acknowledged incident still open this long after its acknowledgement "
         "returns to triggered and escalation restarts at Level 1 (blank: never).",
     )
     auto_resolve_after = models.DurationField(
         null=True,
         blank=True,
+        validators=[at_most_a_year],
         help_text="Resolve an open incident that has had no new alert for this long "
         "(blank: never).",
     )
@@ -124,8 +129,10 @@ class Integration(models.Model):
     signing_secret = models.CharField(max_length=200, blank=True)
     signing_header = models.CharField(max_length=100, default="X-Grafana-Alerting-Signature")
     # Heartbeat: a ping is expected every interval; after interval + grace an incident opens.
-    heartbeat_interval = models.DurationField(null=True, blank=True)
-    heartbeat_grace = models.DurationField(default=dt.timedelta(minutes=1))
+    heartbeat_interval = models.DurationField(null=True, blank=True, validators=[at_most_a_year])
+    heartbeat_grace = models.DurationField(
+        default=dt.timedelta(minutes=1), validators=[at_most_a_year]
+    )
     last_ping_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -397,7 +404,7 @@ class NotificationRule(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_rules"
     )
     contact_method = models.ForeignKey(ContactMethod, on_delete=models.CASCADE, related_name="+")
-    delay = models.DurationField(default=dt.timedelta(0))
+    delay = models.DurationField(default=dt.timedelta(0), validators=[at_most_a_year])
 
     class Meta:
         ordering = ["user", "delay", "id"]

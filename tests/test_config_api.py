@@ -141,6 +141,18 @@ def test_updating_layers_replaces_them_and_keeps_the_schedule(staff, alice, bob)
         ("/api/v1/escalation-policies/", {"name": "p", "tiers": [{"ack_timeout": "0"}]}, "tiers"),
         ("/api/v1/services/", {"name": "s", "storm_cap": -1}, "storm_cap"),
         ("/api/v1/services/", {"name": "s", "ack_timeout": "-00:05:00"}, "ack_timeout"),
+        # Past a year: now + the duration would overflow and fail every alert on the service.
+        ("/api/v1/services/", {"name": "s", "storm_window": "999999999 00:00:00"}, "storm_window"),
+        (
+            "/api/v1/services/",
+            {"name": "s", "auto_resolve_after": "400 00:00:00"},
+            "auto_resolve_after",
+        ),
+        (
+            "/api/v1/escalation-policies/",
+            {"name": "p", "tiers": [{"ack_timeout": "400 00:00:00"}]},
+            "tiers",
+        ),
         ("/api/v1/users/", {"username": "x", "time_zone": "Nowhere"}, "time_zone"),
         ("/api/v1/contact-methods/", {"kind": "fax", "address": "1"}, "kind"),
     ],

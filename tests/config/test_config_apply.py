@@ -250,6 +250,15 @@ def test_a_local_time_skipped_by_dst_is_refused(tmp_path):
         apply(tmp_path, text)
 
 
+def test_a_duration_past_a_year_is_refused_naming_its_place(tmp_path):
+    text = "services: [{name: s, storm_window: 5200w}]"
+
+    with pytest.raises(CommandError, match=r"services\[0\].storm_window: .*366 days"):
+        apply(tmp_path, text)
+
+    assert not Service.objects.exists()
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     with pytest.raises(CommandError, match="line 3: not valid YAML"):
         apply(tmp_path, "users:\n  - {username: [\n")
