@@ -105,12 +105,20 @@ def _aware(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
+# A handoff past the calendar's end never comes. Models refuse such layers; this keeps rows
+# saved before they did from failing every lookup that touches their schedule.
+_NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def _boundary(layer: LayerData, zone: ZoneInfo, k: int) -> dt.datetime:
     """Return the instant at which shift number `k` of the layer starts."""
-    if layer.shift_unit == "hours":
-        return _aware(layer.handoff, zone) + dt.timedelta(hours=k * layer.shift_count)
-    days = _UNIT_DAYS[layer.shift_unit] * layer.shift_count * k
-    return _aware(layer.handoff + dt.timedelta(days=days), zone)
+    try:
+        if layer.shift_unit == "hours":
+            return _aware(layer.handoff, zone) + dt.timedelta(hours=k * layer.shift_count)
+        days = _UNIT_DAYS[layer.shift_unit] * layer.shift_count * k
+        return _aware(layer.handoff + dt.timedelta(days=days), zone)
+    except OverflowError:
+        return _NEVER
 
 
 def _period(layer: LayerData) -> dt.timedelta:

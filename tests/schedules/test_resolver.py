@@ -44,6 +44,25 @@ def test_handoff_happens_at_the_local_time():
     assert oncall_at(schedule, at(NY, 2026, 1, 12, 9, 0)) == (2,)
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        rotation([1, 2], count=1_000_000),  # the second shift would start after year 9999
+        rotation([1, 2], unit="days", start=dt.datetime(9999, 12, 31, 23, 0)),
+        rotation([1, 2], unit="hours", count=10**9),
+    ],
+)
+def test_a_handoff_past_the_calendars_end_never_comes(layer):
+    schedule = ScheduleData("America/New_York", (layer,))
+    start = at(NY, 2026, 12, 1)
+
+    now = oncall_at(schedule, start)
+    month = shifts(schedule, start, start + dt.timedelta(days=31))
+
+    assert now in ((), (1,))
+    assert [s.person for s in month] == list(now)
+
+
 def test_nobody_is_on_call_before_the_first_handoff():
     schedule = ScheduleData("America/New_York", (rotation([1]),))
 
