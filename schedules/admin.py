@@ -242,7 +242,11 @@ class LayerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh selected imported calendars now")
     def refresh_now(self, request, queryset) -> None:
-        self._refresh(request, list(queryset.select_related("schedule")))
+        layers = list(queryset.select_related("schedule"))
+        if not any(layer.is_calendar for layer in layers):
+            message = "No imported calendar selected: rotations have nothing to refresh."
+            self.message_user(request, message, messages.WARNING)
+        self._refresh(request, layers)
 
     def _refresh(self, request, layers: list[Layer]) -> None:
         now = timezone.now()

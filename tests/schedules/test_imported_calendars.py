@@ -313,6 +313,19 @@ def test_admin_refresh_now_action_reports_the_outcome(admin_client, feed, alice,
     assert layer.imported_events.count() == 7
 
 
+def test_admin_refresh_now_on_a_rotation_says_there_is_nothing_to_refresh(admin_client, alice):
+    schedule = Schedule.objects.create(name="Support", time_zone="UTC")
+    layer = Layer.objects.create(schedule=schedule, handoff_date=dt.date(2026, 1, 5))
+
+    response = admin_client.post(
+        reverse("admin:schedules_layer_changelist"),
+        {"action": "refresh_now", "_selected_action": [layer.pk]},
+        follow=True,
+    )
+
+    assert "No imported calendar selected" in response.content.decode()
+
+
 def test_a_feed_layer_needs_a_calendar_url(admin_client):
     schedule = Schedule.objects.create(name="Support", time_zone="UTC")
 
