@@ -29,7 +29,7 @@ def embedded_env(tmp_path) -> dict[str, str]:
     port = _free_port()
     return {
         "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "HOME": str(tmp_path / "home"),
         "DEBUG": "true",
         "VAR_DIR": str(tmp_path / "var"),
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -108,5 +108,7 @@ def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
     assert runall.returncode == 0, "".join(output[-40:])
     # The embedded broker keeps all its files under VAR_DIR, none in the checkout.
     assert (Path(embedded_env["VAR_DIR"]) / "broker" / "control" / "celery.exchange").exists()
+    # Nor anything in the home directory (gunicorn's control socket), shared by every instance.
+    assert not (Path(embedded_env["HOME"]) / ".gunicorn").exists()
     with pytest.raises(ProcessLookupError):
         os.killpg(runall.pid, 0)  # nothing of web, worker or beat is left running

@@ -14,7 +14,11 @@ STOP_GRACE_SECONDS = 15
 def _processes(bind: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
-        "web": [python, "-m", "gunicorn", "oncall.wsgi", "--bind", bind, "--workers", "2"],
+        # No control socket: its one path under ~/.gunicorn would be shared by every instance.
+        "web": [
+            *(python, "-m", "gunicorn", "oncall.wsgi", "--bind", bind, "--workers", "2"),
+            "--no-control-socket",
+        ],
         "worker": [python, "-m", "celery", "-A", "oncall", "worker", "-l", "INFO", "-c", "2"],
         "beat": [
             python,
