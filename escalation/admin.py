@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
 from escalation.models import EscalationPolicy, Tier
@@ -75,8 +76,17 @@ class TierInline(admin.StackedInline):
     formset = TierFormSet
     extra = 0
     min_num = 1
-    filter_horizontal = ("users", "schedules")
     verbose_name = "level"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        """Edit the targets as plain many-to-many fields, with the admin's two-box widget.
+
+        The admin hides fields with explicit link models (escalation/models.py has them only to
+        PROTECT the targets; they hold nothing else) and refuses filter_horizontal for them.
+        """
+        kwargs.setdefault("widget", FilteredSelectMultiple(db_field.verbose_name, False))
+        return db_field.formfield(**kwargs)
+
     verbose_name_plural = "levels (Level 1 is paged first; order them with the Order field)"
 
 

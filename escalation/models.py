@@ -42,11 +42,50 @@ class Tier(models.Model):
         validators=[MinValueValidator(dt.timedelta(seconds=1)), at_most_a_year],
         help_text="Time to acknowledge before the next level is paged (e.g. 00:05:00).",
     )
-    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
-    schedules = models.ManyToManyField(Schedule, blank=True, related_name="+")
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", through="TierUser"
+    )
+    schedules = models.ManyToManyField(
+        Schedule, blank=True, related_name="+", through="TierSchedule"
+    )
 
     class Meta:
         ordering = ["policy", "position", "id"]
 
     def __str__(self) -> str:
         return f"{self.policy}: Level {self.position + 1}"
+
+
+# The links from a level to its targets, made explicit only to PROTECT the targets: deleting a
+# person or schedule that a level pages must be refused (admin lists the levels, the API says
+# 409), not silently empty the level so that escalation skips it. Same tables as before.
+
+
+class TierUser(models.Model):
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalation_levels"
+    )
+
+    class Meta:
+        db_table = "escalation_tier_users"
+        unique_together = [("tier", "user")]
+        verbose_name = "escalation level"
+
+    def __str__(self) -> str:
+        return str(self.tier)
+
+
+class TierSchedule(models.Model):
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="+")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.PROTECT, related_name="escalation_levels"
+    )
+
+    class Meta:
+        db_table = "escalation_tier_schedules"
+        unique_together = [("tier", "schedule")]
+        verbose_name = "escalation level"
+
+    def __str__(self) -> str:
+        return str(self.tier)

@@ -211,6 +211,10 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [TimelineInline, NotificationInline]
     actions = ["acknowledge", "resolve", "escalate"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Refuse: an incident is the record of who was paged and who answered; resolve it."""
+        return False
+
     @admin.display(description="current level")
     def current_level(self, incident: Incident) -> str:
         if incident.escalation_tier is None:

@@ -9,7 +9,7 @@ from paging.ingest import alert_ingest
 from paging.integrations import Event
 from paging.models import Incident, Integration
 from schedules.models import Layer, Schedule
-from tests.factories import IntegrationFactory, UserFactory
+from tests.factories import IntegrationFactory, PolicyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,25 @@ def test_revoke_action_revokes_tokens(admin_client, alice):
 
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_admin_refuses_to_delete_a_schedule_a_level_pages(admin_client, alice):
+    schedule = Schedule.objects.create(name="Primary", time_zone="UTC")
+    PolicyFactory(name="Default", levels=[[schedule]])
+    url = reverse("admin:schedules_schedule_delete", args=[schedule.pk])
+
+    page = admin_client.get(url).content.decode()
+    admin_client.post(url, {"post": "yes"})
+
+    assert "would require deleting the following protected related objects" in page
+    assert "Default: Level 1" in page
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+
+
+def test_incidents_cannot_be_deleted_in_admin(admin_client, incident):
+    changelist = admin_client.get(reverse("admin:paging_incident_changelist")).content.decode()
+    delete = admin_client.get(reverse("admin:paging_incident_delete", args=[incident.pk]))
+
+    assert "delete_selected" not in changelist
+    assert delete.status_code == 403
+    assert Incident.objects.filter(pk=incident.pk).exists()

@@ -275,6 +275,23 @@ def test_deleting_a_policy_still_in_use_is_409(staff, payments):
     assert "services" in response.json()["detail"]
 
 
+def test_deleting_a_person_or_schedule_a_level_pages_is_409_and_keeps_the_level(staff, alice, bob):
+    schedule = Schedule.objects.create(name="Primary", time_zone="UTC")
+    policy = PolicyFactory(levels=[[schedule], [bob]])
+
+    refused = [
+        staff.delete(f"/api/v1/schedules/{schedule.pk}/"),
+        staff.delete(f"/api/v1/users/{bob.pk}/"),
+    ]
+
+    assert [r.status_code for r in refused] == [409, 409]
+    assert all("escalation levels" in r.json()["detail"] for r in refused)
+    first, second = policy.tiers.order_by("position")
+    assert list(first.schedules.all()) == [schedule]
+    assert list(second.users.all()) == [bob]
+    assert staff.delete(f"/api/v1/users/{alice.pk}/").status_code == 204  # pages nowhere
+
+
 def test_responder_reads_everything_but_changes_no_shared_configuration(responder, payments):
     for url in ["services", "escalation-policies", "schedules", "users", "maintenance-windows"]:
         assert responder.get(f"/api/v1/{url}/").status_code == 200
