@@ -350,6 +350,7 @@ class FakeTwilio:
         self._failures: deque[_Failure] = deque()
         self._list_failures: deque[_Failure] = deque()
         self._lists: list[tuple[str, dict[str, str]]] = []
+        self._hung = 0
         self._release = threading.Event()
         self.poster: Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]] | None = None
         self._server: _Server | None = None
@@ -421,6 +422,12 @@ class FakeTwilio:
         with self._changed:
             return list(self._lists)
 
+    @property
+    def hung(self) -> int:
+        """How many requests `fail_next(hang=True)` has held so far."""
+        with self._changed:
+            return self._hung
+
     def wait_for_messages(
         self, count: int, *, to: str | None = None, timeout: float = 15.0
     ) -> list[FakeMessage]:
@@ -475,6 +482,7 @@ class FakeTwilio:
             self._failures.clear()
             self._list_failures.clear()
             self._lists.clear()
+            self._hung = 0
             self._changed.notify_all()
 
     # Playing Twilio towards our webhooks
@@ -607,6 +615,8 @@ class FakeTwilio:
         if failure is None:
             return
         if failure.hang:
+            with self._changed:
+                self._hung += 1
             self._release.wait(HTTP_TIMEOUT)
         if failure.hang or failure.accept:
             raise ConnectionResetError("hung up without an answer")
