@@ -125,7 +125,7 @@ def test_sms_twilio_never_got_is_sent_once_after_the_worker_died(
     notification = notification_for("sms")
     twilio.fail_next(hang=True)  # the request never reaches Twilio's records
 
-    with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.hung):
+    with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.hanging):
         assert twilio.messages == []
         sweep_after_stale_time(notification)
 

@@ -86,7 +86,7 @@ class _Failure:
     status: int
     code: int | None
     message: str
-    hang: bool = False
+    hang: float = 0.0  # seconds to hold the request before hanging up
     accept: bool = False
 
 
@@ -350,7 +350,7 @@ class FakeTwilio:
         self._failures: deque[_Failure] = deque()
         self._list_failures: deque[_Failure] = deque()
         self._lists: list[tuple[str, dict[str, str]]] = []
-        self._hung = 0
+        self._hanging = 0
         self._release = threading.Event()
         self.poster: Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]] | None = None
         self._server: _Server | None = None
@@ -423,10 +423,10 @@ class FakeTwilio:
             return list(self._lists)
 
     @property
-    def hung(self) -> int:
-        """How many requests `fail_next(hang=True)` has held so far."""
+    def hanging(self) -> int:
+        """How many requests `fail_next(hang=...)` is holding right now."""
         with self._changed:
-            return self._hung
+            return self._hanging
 
     def wait_for_messages(
         self, count: int, *, to: str | None = None, timeout: float = 15.0
@@ -452,20 +452,22 @@ class FakeTwilio:
         code: int | None = None,
         message: str = "Service unavailable",
         times: int = 1,
-        hang: bool = False,
+        hang: bool | float = False,
         accept: bool = False,
         lists: bool = False,
     ) -> None:
         """Answer the next `times` create requests with this error, recording nothing.
 
-        With `hang`, never answer instead (until `reset`, `release` or `stop`): the client times
-        out. With `accept`, record the message or call first, then hang up without an answer
-        (after hanging, with `hang`): Twilio has it, the client never hears so. With `lists`,
-        fail the next list requests instead of creates.
+        With `hang`, never answer instead (until `reset`, `release` or `stop`; for `hang` seconds
+        if it is a number, then hang up): the client times out or sees the connection drop. With
+        `accept`, record the message or call first, then hang up without an answer (after
+        hanging, with `hang`): Twilio has it, the client never hears so. With `lists`, fail the
+        next list requests instead of creates.
         """
         queue = self._list_failures if lists else self._failures
         with self._changed:
-            queue.extend([_Failure(status, code, message, hang, accept)] * times)
+            held = HTTP_TIMEOUT if hang is True else float(hang)
+            queue.extend([_Failure(status, code, message, held, accept)] * times)
 
     def release(self) -> None:
         """Let hanging requests go (they hang up without an answer)."""
@@ -482,7 +484,6 @@ class FakeTwilio:
             self._failures.clear()
             self._list_failures.clear()
             self._lists.clear()
-            self._hung = 0
             self._changed.notify_all()
 
     # Playing Twilio towards our webhooks
@@ -615,12 +616,20 @@ class FakeTwilio:
         if failure is None:
             return
         if failure.hang:
-            with self._changed:
-                self._hung += 1
-            self._release.wait(HTTP_TIMEOUT)
+            self._hold(failure.hang)
         if failure.hang or failure.accept:
             raise ConnectionResetError("hung up without an answer")
         raise _ApiError(failure.status, failure.code, failure.message)
+
+    def _hold(self, seconds: float) -> None:
+        """Hold a request for `seconds` (or until released), counting it as hanging."""
+        with self._changed:
+            self._hanging += 1
+        try:
+            self._release.wait(seconds)
+        finally:
+            with self._changed:
+                self._hanging -= 1
 
     def _handle_list(
         self, account: str, kind: str, authorization: str | None, query: dict[str, str]
