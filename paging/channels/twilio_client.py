@@ -118,14 +118,9 @@ def first_unrecorded(
     is that page's, not the lost one.
     """
     start, end = window
-    sids = [
-        sid for sid, created in sorted(found, key=_by_time) if created and start <= created <= end
-    ]
+    inside = sorted((created, sid) for sid, created in found if created and start <= created <= end)
+    sids = [sid for _, sid in inside]
     recorded = set(
         Notification.objects.filter(provider_id__in=sids).values_list("provider_id", flat=True)
     )
     return next((sid for sid in sids if sid not in recorded), None)
-
-
-def _by_time(item: tuple[str, dt.datetime | None]) -> dt.datetime:
-    return item[1] or dt.datetime.max.replace(tzinfo=dt.UTC)
