@@ -138,9 +138,17 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
     if error.code == UNSUBSCRIBED:
         phone_sms_stop(phone=notification.address)
     attempts = notification.attempts
+    if error.maybe_sent:
+        notification.unsure_since = notification.sent_at  # ask the provider before a retry
     if not error.permanent and attempts < settings.PAGING_DELIVERY_MAX_ATTEMPTS:
         retry_at = timezone.now() + dt.timedelta(seconds=min(2**attempts, 60))
-        _finish(notification, status=NotificationStatus.PENDING, due_at=retry_at, error=str(error))
+        _finish(
+            notification,
+            status=NotificationStatus.PENDING,
+            due_at=retry_at,
+            error=str(error),
+            unsure_since=notification.unsure_since,
+        )
         enqueue("paging.deliver", notification.pk, eta=retry_at)
         return
     _finish(notification, status=NotificationStatus.FAILED, error=str(error))
@@ -208,6 +216,34 @@ def _send(batch: list[Notification]) -> str:
     return "sent"
 
 
+def _already_sent(notification: Notification) -> bool:
+    """Ask the provider whether an unsure earlier send went out; if so, record it."""
+    channel = channel_for(notification.kind)
+    what = _what(notification)
+    try:
+        provider_id = channel.find_sent(notification)
+    except DeliveryError as error:
+        # A duplicate page is better than a lost one.
+        message = f"Could not ask whether {what} went out before ({error}); sending it again"
+        timeline_add(incident=notification.incident, kind="resent", message=message)
+        provider_id = None
+    if provider_id is None:
+        # Sent again from now on: the stale clock and the next unsure window start here.
+        _finish(notification, unsure_since=None, sent_at=timezone.now())
+        return False
+    _finish(
+        notification,
+        status=NotificationStatus.SENT,
+        provider_id=provider_id,
+        provider_status=channel.provider_status,
+        unsure_since=None,
+        error="",
+    )
+    message = f"{what} was already sent before a worker stopped or lost the answer; not sent again"
+    timeline_add(incident=notification.incident, kind="notified", message=message)
+    return True
+
+
 def notification_deliver(notification_id: int) -> str:
     """Send one due notification through its channel; return what happened."""
     notification = _claim(notification_id)
@@ -218,6 +254,8 @@ def notification_deliver(notification_id: int) -> str:
         return "cancelled"
     if notification.in_maintenance and notification_hold(notification, timezone.now()):
         return "held"
+    if notification.unsure_since is not None and _already_sent(notification):
+        return "sent"
     batch = [notification]
     if notification.kind == ContactKind.SMS:
         if sms_stopped(notification.address):

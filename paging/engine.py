@@ -377,10 +377,13 @@ def _escalated(now: dt.datetime) -> int:
 
 
 def _revived(now: dt.datetime) -> int:
-    """Put back to pending the notifications whose sending worker died mid-send."""
+    """Put back to pending the notifications whose sending worker died mid-send.
+
+    The provider may have taken the send before the worker died: the next attempt asks it first.
+    """
     stale = now - dt.timedelta(seconds=settings.PAGING_SENDING_STALE_SECONDS)
     return Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale).update(
-        status=NotificationStatus.PENDING
+        status=NotificationStatus.PENDING, unsure_since=F("sent_at")
     )
 
 

@@ -454,6 +454,9 @@ class Notification(models.Model):
     provider_status = models.CharField(max_length=16, blank=True)
     # Calls placed again after busy / no-answer (PAGING_VOICE_REDIALS).
     redials = models.PositiveSmallIntegerField(default=0)
+    # When the last send whose outcome we never learned began (its worker died, or the
+    # provider's answer was lost): ask the provider for it before sending again.
+    unsure_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -6,7 +6,8 @@ patching the library.
 """
 
 import contextlib
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -16,12 +17,16 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from paging.channels.base import DeliveryError
+from paging.models import Notification
 
 # Twilio error codes that no retry can fix: invalid number (21211, 21217, 13223, 13224),
 # unsubscribed / replied STOP (21610), not a mobile number (21614), region or geo permission not
 # enabled (21408, 21215, 21612), short code cannot reach it (21606).
 PERMANENT_CODES = {21211, 21217, 13223, 13224, 21610, 21614, 21408, 21215, 21612, 21606}
 UNSUBSCRIBED = 21610
+# Around an unsure send, how far to look for it: clocks differ by a little, requests wait.
+LOOKUP_SLACK = dt.timedelta(seconds=60)
+LOOKUP_LIMIT = 50
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -72,6 +77,50 @@ def provider_errors() -> Iterator[None]:
         yield
     except TwilioRestException as exc:
         raise classify(exc) from exc
-    except (requests.RequestException, TwilioException) as exc:
-        # Timeouts and refused connections: the provider may be back in a moment.
-        raise DeliveryError(f"Twilio unreachable: {type(exc).__name__}", permanent=False) from exc
+    except TwilioException as exc:
+        if answer := _page_answer(exc):
+            raise DeliveryError(f"Twilio {answer} to a list", permanent=False) from exc
+        raise _unreachable(exc) from exc
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from exc
+
+
+def _page_answer(exc: TwilioException) -> str:
+    """Return the HTTP status of a list page Twilio refused ('' if it is not that)."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    return f"answered {status}" if isinstance(status, int) else ""
+
+
+def _unreachable(exc: Exception) -> DeliveryError:
+    """Timeouts and refused connections: the provider may be back in a moment.
+
+    Unless the connection was never made, Twilio may have sent it and only its answer was lost.
+    """
+    maybe_sent = not isinstance(exc, requests.ConnectTimeout)
+    message = f"Twilio unreachable: {type(exc).__name__}"
+    return DeliveryError(message, permanent=False, maybe_sent=maybe_sent)
+
+
+def lookup_window(notification: Notification) -> tuple[dt.datetime, dt.datetime]:
+    """Return the span in which Twilio would have created the notification's unsure send."""
+    began = notification.unsure_since or notification.sent_at
+    timeout = dt.timedelta(seconds=settings.TWILIO_TIMEOUT_SECONDS)
+    return began - LOOKUP_SLACK, began + timeout + LOOKUP_SLACK
+
+
+def first_unrecorded(
+    found: Iterable[tuple[str, dt.datetime | None]], window: tuple[dt.datetime, dt.datetime]
+) -> str | None:
+    """Return the oldest SID created within `window` that no notification has recorded yet.
+
+    A SID recorded on a notification (another page, or this one's earlier call before a redial)
+    is that page's, not the lost one.
+    """
+    start, end = window
+    inside = sorted((created, sid) for sid, created in found if created and start <= created <= end)
+    sids = [sid for _, sid in inside]
+    recorded = set(
+        Notification.objects.filter(provider_id__in=sids).values_list("provider_id", flat=True)
+    )
+    return next((sid for sid in sids if sid not in recorded), None)

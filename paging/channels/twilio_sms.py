@@ -4,7 +4,13 @@ from django.conf import settings
 from django.urls import reverse
 
 from paging.channels.base import Channel
-from paging.channels.twilio_client import provider_errors, twilio_client
+from paging.channels.twilio_client import (
+    LOOKUP_LIMIT,
+    first_unrecorded,
+    lookup_window,
+    provider_errors,
+    twilio_client,
+)
 
 
 def status_callback_url(notification) -> str:
@@ -25,3 +31,17 @@ class TwilioSmsChannel(Channel):
                 status_callback=status_callback_url(notification),
             )
         return message.sid
+
+    def find_sent(self, notification) -> str | None:
+        """Return the SID of an SMS with this body that Twilio took from us around the send."""
+        window = lookup_window(notification)
+        with provider_errors():
+            messages = twilio_client().messages.list(
+                to=notification.address,
+                from_=settings.TWILIO_FROM_NUMBER,
+                date_sent_after=window[0],
+                limit=LOOKUP_LIMIT,
+            )
+        body = notification.body.strip()
+        found = [(m.sid, m.date_created) for m in messages if (m.body or "").strip() == body]
+        return first_unrecorded(found, window)

@@ -3,7 +3,13 @@
 from django.conf import settings
 
 from paging.channels.base import Channel
-from paging.channels.twilio_client import provider_errors, twilio_client
+from paging.channels.twilio_client import (
+    LOOKUP_LIMIT,
+    first_unrecorded,
+    lookup_window,
+    provider_errors,
+    twilio_client,
+)
 from paging.channels.twilio_sms import status_callback_url
 from paging.voice import page_twiml_url
 
@@ -25,6 +31,21 @@ class TwilioVoiceChannel(Channel):
                 **_detection(),
             )
         return call.sid
+
+    def find_sent(self, notification) -> str | None:
+        """Return the SID of a call Twilio placed from us to this number around the send.
+
+        Twilio's call list does not show the TwiML URL, so the number and the time tell.
+        """
+        window = lookup_window(notification)
+        with provider_errors():
+            calls = twilio_client().calls.list(
+                to=notification.address,
+                from_=settings.TWILIO_FROM_NUMBER,
+                start_time_after=window[0],
+                limit=LOOKUP_LIMIT,
+            )
+        return first_unrecorded([(c.sid, c.date_created) for c in calls], window)
 
 
 def _detection() -> dict[str, str]:

@@ -2,10 +2,13 @@
 
 The fake listens on 127.0.0.1 on an ephemeral port. It accepts `Messages.json` and `Calls.json`
 create requests (checking HTTP Basic auth as Twilio does), records what it received, and answers
-with Twilio-shaped JSON. It can also play Twilio's part towards our webhooks: inbound SMS and
-delivery status callbacks, signed with the account's auth token; answering a call by fetching
-its TwiML and pressing a key on its `<Gather>`. `fail_next` injects errors (a 500, a 21211) or a
-request that never answers (`hang=True`, a client timeout).
+with Twilio-shaped JSON; it lists them back too (GET, with Twilio's filters and pages, newest
+first). It can also play Twilio's part towards our webhooks: inbound SMS and delivery status
+callbacks, signed with the account's auth token; answering a call by fetching its TwiML and
+pressing a key on its `<Gather>`. `fail_next` injects errors (a 500, a 21211) or a request that
+never answers (`hang=True`, a client timeout); with `accept=True` the message or call is recorded
+first, so Twilio has it but the client never learns so. `lists=True` aims the failure at list
+requests instead.
 
 Webhooks go over real HTTP by default; `poster` lets a test route them through another transport
 (Django's test client) while keeping Twilio's signature over the full public URL.
@@ -26,10 +29,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import islice
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -44,6 +48,7 @@ CREATE_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)\.json$"
 )
 HTTP_TIMEOUT = 15.0
+DEFAULT_PAGE_SIZE = 50
 
 
 @dataclass
@@ -56,6 +61,7 @@ class FakeMessage:
     body: str
     status_callback: str | None
     account_sid: str
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -73,6 +79,7 @@ class FakeCall:
     # Answering machine detection: what the call asked for, and who the test says answered.
     machine_detection: str = ""
     answered_by: str = ""
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ class _Failure:
     status: int
     code: int | None
     message: str
-    hang: bool = False
+    hang: float = 0.0  # seconds to hold the request before hanging up
+    accept: bool = False
 
 
 class _ApiError(Exception):
@@ -100,9 +108,9 @@ def _new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
-def _rfc2822_now() -> str:
-    """Return the current time as Twilio formats dates, e.g. 'Mon, 16 Aug 2010 03:45:01 +0000'."""
-    return format_datetime(datetime.now(UTC))
+def _rfc2822(when: datetime) -> str:
+    """Return `when` as Twilio formats dates, e.g. 'Mon, 16 Aug 2010 03:45:01 +0000'."""
+    return format_datetime(when.astimezone(UTC))
 
 
 def _error_body(status: int, code: int | None, message: str) -> dict[str, Any]:
@@ -132,7 +140,7 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
 
 def _message_resource(message: FakeMessage) -> dict[str, Any]:
     """Return a JSON body shaped like Twilio's Message resource."""
-    now = _rfc2822_now()
+    now = _rfc2822(message.created)
     return {
         "sid": message.sid,
         "account_sid": message.account_sid,
@@ -140,7 +148,7 @@ def _message_resource(message: FakeMessage) -> dict[str, Any]:
         "body": message.body,
         "date_created": now,
         "date_updated": now,
-        "date_sent": None,
+        "date_sent": now,  # the fake sends at once
         "direction": "outbound-api",
         "error_code": None,
         "error_message": None,
@@ -159,7 +167,7 @@ def _message_resource(message: FakeMessage) -> dict[str, Any]:
 
 def _call_resource(call: FakeCall) -> dict[str, Any]:
     """Return a JSON body shaped like Twilio's Call resource."""
-    now = _rfc2822_now()
+    now = _rfc2822(call.created)
     return {
         "sid": call.sid,
         "account_sid": call.account_sid,
@@ -180,13 +188,78 @@ def _call_resource(call: FakeCall) -> dict[str, Any]:
         "price": None,
         "price_unit": "USD",
         "queue_time": "0",
-        "start_time": None,
+        "start_time": now,  # the fake dials at once
         "status": "queued",
         "subresource_uris": {},
         "to": call.to,
         "to_formatted": call.to,
         "trunk_sid": None,
         "uri": f"/{API_VERSION}/Accounts/{call.account_sid}/Calls/{call.sid}.json",
+    }
+
+
+def _instant(value: str) -> datetime | date:
+    """Parse a list filter's time: an ISO 8601 date-time, or a bare date (YYYY-MM-DD)."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        pass
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _ApiError(400, 20001, f"Invalid date: {value}") from None
+
+
+def _compared(when: datetime, bound: datetime | date) -> tuple[Any, Any]:
+    """Return (`when`, `bound`) comparable: by day when `bound` is a bare date."""
+    if isinstance(bound, datetime):
+        return when, bound
+    return when.date(), bound
+
+
+def _listed(record: FakeMessage | FakeCall, query: dict[str, str], stamp: str) -> bool:
+    """Return whether `record` passes the list filters in `query` (To, From, date bounds)."""
+    if query.get("To", record.to) != record.to:
+        return False
+    if query.get("From", record.from_) != record.from_:
+        return False
+    checks = {stamp: "__eq__", f"{stamp}>": "__ge__", f"{stamp}<": "__le__"}
+    for name, test in checks.items():
+        if name in query:
+            when, bound = _compared(record.created, _instant(query[name]))
+            if not getattr(when, test)(bound):
+                return False
+    return True
+
+
+def _page(
+    account: str,
+    kind: str,
+    query: dict[str, str],
+    page: int,
+    size: int,
+    rows: list[dict[str, Any]],
+    more: bool,
+) -> dict[str, Any]:
+    """Return a page of a list as Twilio shapes it: the rows under their kind, and page links."""
+    base = f"/{API_VERSION}/Accounts/{account}/{kind}.json"
+    filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+    def uri(n: int) -> str:
+        return (
+            base + "?" + urlencode({**filters, "PageSize": size, "Page": n, "PageToken": f"PA{n}"})
+        )
+
+    return {
+        kind.lower(): rows,
+        "start": page * size,
+        "end": page * size + max(len(rows) - 1, 0),
+        "page": page,
+        "page_size": size,
+        "uri": uri(page),
+        "first_page_uri": uri(0),
+        "next_page_uri": uri(page + 1) if more else None,
+        "previous_page_uri": uri(page - 1) if page > 0 else None,
     }
 
 
@@ -215,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_GET(self) -> None:
-        """Answer 404: the fake only creates."""
+        """List messages or calls."""
         self._dispatch()
 
     def do_PUT(self) -> None:
@@ -232,13 +305,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         """Route the request and write a JSON answer."""
         raw = self._read_body()
-        match = CREATE_PATH.match(urlsplit(self.path).path)
+        parts = urlsplit(self.path)
+        match = CREATE_PATH.match(parts.path)
+        auth = self.headers.get("Authorization")
         try:
-            if self.command != "POST" or match is None:
+            if self.command not in ("POST", "GET") or match is None:
                 raise _ApiError(404, 20404, f"The requested resource {self.path} was not found")
-            status, body = self.server.fake._handle_create(
-                match["account"], match["kind"], self.headers.get("Authorization"), _form(raw)
-            )
+            if self.command == "GET":
+                query = _form(parts.query.encode("utf-8"))
+                status, body = self.server.fake._handle_list(
+                    match["account"], match["kind"], auth, query
+                )
+            else:
+                status, body = self.server.fake._handle_create(
+                    match["account"], match["kind"], auth, _form(raw)
+                )
         except _ApiError as error:
             status, body = error.status, _error_body(error.status, error.code, error.message)
         self._send_json(status, body)
@@ -270,6 +351,9 @@ class FakeTwilio:
         self._messages: list[FakeMessage] = []
         self._calls: list[FakeCall] = []
         self._failures: deque[_Failure] = deque()
+        self._list_failures: deque[_Failure] = deque()
+        self._lists: list[tuple[str, dict[str, str]]] = []
+        self._hanging = 0
         self._release = threading.Event()
         self.poster: Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]] | None = None
         self._server: _Server | None = None
@@ -335,6 +419,18 @@ class FakeTwilio:
         with self._changed:
             return list(self._calls)
 
+    @property
+    def lists(self) -> list[tuple[str, dict[str, str]]]:
+        """The list requests received so far: (Messages or Calls, their query), a copy."""
+        with self._changed:
+            return list(self._lists)
+
+    @property
+    def hanging(self) -> int:
+        """How many requests `fail_next(hang=...)` is holding right now."""
+        with self._changed:
+            return self._hanging
+
     def wait_for_messages(
         self, count: int, *, to: str | None = None, timeout: float = 15.0
     ) -> list[FakeMessage]:
@@ -359,14 +455,27 @@ class FakeTwilio:
         code: int | None = None,
         message: str = "Service unavailable",
         times: int = 1,
-        hang: bool = False,
+        hang: bool | float = False,
+        accept: bool = False,
+        lists: bool = False,
     ) -> None:
         """Answer the next `times` create requests with this error, recording nothing.
 
-        With `hang`, never answer instead (until `reset` or `stop`): the client times out.
+        With `hang`, never answer instead (until `reset`, `release` or `stop`; for `hang` seconds
+        if it is a number, then hang up): the client times out or sees the connection drop. With
+        `accept`, record the message or call first, then hang up without an answer (after
+        hanging, with `hang`): Twilio has it, the client never hears so. With `lists`, fail the
+        next list requests instead of creates.
         """
+        queue = self._list_failures if lists else self._failures
         with self._changed:
-            self._failures.extend([_Failure(status, code, message, hang)] * times)
+            held = HTTP_TIMEOUT if hang is True else float(hang)
+            queue.extend([_Failure(status, code, message, held, accept)] * times)
+
+    def release(self) -> None:
+        """Let hanging requests go (they hang up without an answer)."""
+        self._release.set()
+        self._release = threading.Event()
 
     def reset(self) -> None:
         """Forget messages, calls and queued failures; let hanging requests go."""
@@ -376,6 +485,8 @@ class FakeTwilio:
             self._messages.clear()
             self._calls.clear()
             self._failures.clear()
+            self._list_failures.clear()
+            self._lists.clear()
             self._changed.notify_all()
 
     # Playing Twilio towards our webhooks
@@ -492,14 +603,56 @@ class FakeTwilio:
         self._authenticate(account, authorization)
         with self._changed:
             failure = self._failures.popleft() if self._failures else None
-        if failure is not None and failure.hang:
-            self._release.wait(HTTP_TIMEOUT)
-            raise ConnectionResetError("hung up after hanging")
-        if failure is not None:
-            raise _ApiError(failure.status, failure.code, failure.message)
+        if failure is not None and failure.accept:
+            self._record(kind, params)
+        self._fail(failure)
         if kind == "Messages":
             return 201, _message_resource(self._record_message(params))
         return 201, _call_resource(self._record_call(params))
+
+    def _record(self, kind: str, params: dict[str, str]) -> FakeMessage | FakeCall:
+        if kind == "Messages":
+            return self._record_message(params)
+        return self._record_call(params)
+
+    def _fail(self, failure: _Failure | None) -> None:
+        """Hang, hang up or answer an error, as `failure` says (nothing if it is None)."""
+        if failure is None:
+            return
+        if failure.hang:
+            self._hold(failure.hang)
+        if failure.hang or failure.accept:
+            raise ConnectionResetError("hung up without an answer")
+        raise _ApiError(failure.status, failure.code, failure.message)
+
+    def _hold(self, seconds: float) -> None:
+        """Hold a request for `seconds` (or until released), counting it as hanging."""
+        with self._changed:
+            self._hanging += 1
+        try:
+            self._release.wait(seconds)
+        finally:
+            with self._changed:
+                self._hanging -= 1
+
+    def _handle_list(
+        self, account: str, kind: str, authorization: str | None, query: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one page of messages or calls, filtered as Twilio filters, newest first."""
+        self._authenticate(account, authorization)
+        with self._changed:
+            failure = self._list_failures.popleft() if self._list_failures else None
+            self._lists.append((kind, query))
+            records = list(self._messages if kind == "Messages" else self._calls)
+        self._fail(failure)
+        stamp = "DateSent" if kind == "Messages" else "StartTime"
+        chosen = [r for r in reversed(records) if _listed(r, query, stamp)]
+        resource = _message_resource if kind == "Messages" else _call_resource
+        size = int(query.get("PageSize") or DEFAULT_PAGE_SIZE)
+        page = int(query.get("Page") or 0)
+        rows = [resource(r) for r in islice(chosen, page * size, (page + 1) * size)]
+        more = len(chosen) > (page + 1) * size
+        return 200, _page(account, kind, query, page, size, rows, more)
 
     def _authenticate(self, account: str, authorization: str | None) -> None:
         """Refuse with 401 unless Basic auth is this account's SID and token, for its own path."""
