@@ -155,7 +155,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
     # Longer than any acknowledgement timeout we schedule with an ETA, so Redis does not
     # hand the same delayed task to a second worker; the sweeper covers anything lost.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 6 * 3600,
+        # Without a socket timeout kombu waits forever on a connection Redis dropped or never
+        # answered (a restart, a failover): beat's publish of the sweep and a worker's consumer
+        # were seen wedged for good after a Redis restart in `make rehearsal`. With these, a
+        # stuck command fails within seconds and kombu reconnects.
+        "socket_timeout": 5,
+        "socket_connect_timeout": 3,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
