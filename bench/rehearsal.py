@@ -27,7 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ops.cluster import Cluster, free_port, service_env, wait_for  # noqa: E402
+from tests.ops.cluster import Cluster, free_port, service_env  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 PEOPLE_PER_SERVICE = 2
 PAGE = re.compile(r"^#(\d+) ")
@@ -262,7 +263,7 @@ def main() -> int:
             incidents = list(Incident.objects.values_list("pk", flat=True))
             expected = len(incidents) * PEOPLE_PER_SERVICE
             try:
-                wait_for(
+                wait_until(
                     lambda: len(twilio.messages) >= expected,
                     timeout=args.settle,
                     what=f"{expected} pages",

@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
 from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
 from tests.fakes.twilio import FakeTwilio
 
@@ -36,6 +38,14 @@ def require_services() -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def client_for(user) -> APIClient:
+    """Return an API client that sends a fresh bearer token of `user`."""
+    _, raw = ApiToken.issue(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
 
 
 @pytest.fixture(scope="session")

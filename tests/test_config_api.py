@@ -12,6 +12,7 @@ from accounts.models import ApiToken
 from escalation.models import EscalationPolicy
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
 from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
+from tests.conftest import client_for
 from tests.factories import (
     ContactMethodFactory,
     IntegrationFactory,
@@ -21,13 +22,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    _, raw = ApiToken.issue(user=user, name="test")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 @pytest.fixture

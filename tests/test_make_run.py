@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,21 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.ops.cluster import free_port
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def embedded_env(tmp_path) -> dict[str, str]:
     """A machine with only Python: no DATABASE_URL, no broker, no Twilio."""
-    port = _free_port()
+    port = free_port()
     return {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path / "home"),

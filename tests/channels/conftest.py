@@ -1,7 +1,6 @@
 """Channel fixtures: Twilio's webhooks through Django's test client, a real SMTP server."""
 
 import email
-import socket
 import threading
 from email.message import Message
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
 from tests.conftest import TWILIO_FROM
 from tests.factories import ContactMethodFactory
+from tests.ops.cluster import free_port
 from tests.paging.test_escalation_engine import trigger
 
 ALICE_PHONE = "+15550100001"
@@ -85,17 +85,11 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port

@@ -6,7 +6,6 @@ it without disturbing the Redis every other test shares.
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,23 +18,10 @@ from paging.models import Alert, Incident
 from tests.conftest import require_services
 from tests.e2e.conftest import ROOT, _worker_env
 from tests.factories import IntegrationFactory
+from tests.ops.cluster import answers, free_port
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager

@@ -10,10 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,18 +31,6 @@ def answers(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_for(condition, *, timeout: float, what: str) -> object:
-    """Return the condition's first truthy value; raise after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Cluster:
@@ -102,7 +91,7 @@ class Cluster:
         command = [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.workdir)]
         self.start(name, command)
-        wait_for(lambda: answers(self.redis_port), timeout=10, what="redis-server")
+        wait_until(lambda: answers(self.redis_port), timeout=10, what="redis-server")
         url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.env |= {"REDIS_URL": url, "CELERY_BROKER_URL": url}
         return url
@@ -113,7 +102,7 @@ class Cluster:
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "gunicorn", "-c", "python:oncall.gunicorn", "oncall.wsgi"]
         self.start(name, command, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
-        wait_for(lambda: self._ready(url, name), timeout=60, what=f"{name} to be ready")
+        wait_until(lambda: self._ready(url, name), timeout=60, what=f"{name} to be ready")
         return url
 
     def _ready(self, url: str, name: str) -> bool:
@@ -151,7 +140,7 @@ class Cluster:
         log = self.log(name)
         start = log.stat().st_size if log.exists() else 0
         process = self.start(name, command, **extra_env)
-        wait_for(
+        wait_until(
             lambda: process.poll() is not None or "ready." in log.read_text()[start:],
             timeout=60,
             what=f"{name} to be ready",

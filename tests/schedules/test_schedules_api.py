@@ -8,18 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken
 from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
+from tests.conftest import client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    _, raw = ApiToken.issue(user=user, name="test")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 @pytest.fixture
