@@ -24,8 +24,16 @@ QUEUE_NAMES = (
 QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
 
 
+def channel_queue(kind: str) -> str:
+    """Return the delivery queue of contact kind `kind` (SMS for anything unknown)."""
+    return f"deliver.{kind}" if kind in CHANNELS else "deliver.sms"
+
+
 def delivery_queue(notification_id: object) -> str:
-    """Return the delivery queue of the notification's channel (SMS when it is gone)."""
+    """Return the delivery queue of the notification's channel, read from the database.
+
+    Only for callers that did not name the queue: most pass `queue=channel_queue(kind)`.
+    """
     from django.db import DatabaseError
 
     from paging.models import Notification
@@ -35,11 +43,13 @@ def delivery_queue(notification_id: object) -> str:
         kind = rows.first()
     except DatabaseError:  # the task itself will meet the same fault and be retried or swept
         kind = None
-    return f"deliver.{kind}" if kind in CHANNELS else "deliver.sms"
+    return channel_queue(kind)
 
 
 def route(name: str, args: tuple, kwargs: dict, options: dict, task=None, **kw) -> dict | None:
     """Return the queue for task `name` (Celery's router interface)."""
+    if options.get("queue"):
+        return None  # the caller named it (it knew the channel): no query needed
     if name.startswith("paging.deliver"):
         return {"queue": delivery_queue(args[0] if args else kwargs.get("notification_id"))}
     if name.startswith(("paging.escalate", "paging.sweep")):

@@ -14,7 +14,7 @@ from paging.actions import timeline_add
 from paging.contacts import phone_sms_stop
 from paging.delivery import next_method_now
 from paging.models import ContactKind, IncidentStatus, Notification, NotificationStatus
-from paging.queue import enqueue_on_commit
+from paging.queue import deliver_later
 from paging.voice import answered_by_machine, machine_words
 
 SMS_FINAL = {
@@ -120,7 +120,7 @@ def _call_failed(notification: Notification, status: str) -> None:
         again = timezone.now() + dt.timedelta(seconds=settings.PAGING_VOICE_REDIAL_SECONDS)
         notification.status, notification.due_at = NotificationStatus.PENDING, again
         notification.redials += 1
-        enqueue_on_commit("paging.deliver", notification.pk, eta=again)
+        deliver_later(notification, eta=again, on_commit=True)
         message = f"{why}; calling again at {again:%H:%M:%S} UTC"
         timeline_add(incident=notification.incident, kind="redial", message=message)
         return

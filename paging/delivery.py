@@ -34,7 +34,7 @@ from paging.models import (
     NotificationStatus,
     ReplyCode,
 )
-from paging.queue import enqueue, enqueue_on_commit
+from paging.queue import deliver_later
 from paging.voice import spoken_page
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def next_method_now(notification: Notification, why: str) -> None:
         timeline_add(incident=incident, kind="failed", message=why + note)
         return
     Notification.objects.filter(pk=later.pk, status=NotificationStatus.PENDING).update(due_at=now)
-    enqueue_on_commit("paging.deliver", later.pk)
+    deliver_later(later, on_commit=True)
     note = f"; {_what(later)} goes out now instead of at {later.due_at:%H:%M:%S} UTC"
     timeline_add(incident=incident, kind="failed", message=why + note)
 
@@ -149,7 +149,7 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
             error=str(error),
             unsure_since=notification.unsure_since,
         )
-        enqueue("paging.deliver", notification.pk, eta=retry_at)
+        deliver_later(notification, eta=retry_at)
         return
     _finish(notification, status=NotificationStatus.FAILED, error=str(error))
     next_method_now(notification, f"{_what(notification)} failed: {error}")
@@ -163,7 +163,7 @@ def _defer(notification: Notification, until: dt.datetime) -> None:
         due_at=until,
         attempts=notification.attempts - 1,
     )
-    enqueue("paging.deliver", notification.pk, eta=until)
+    deliver_later(notification, eta=until)
     if until - timezone.now() > dt.timedelta(minutes=1):
         hourly = settings.PAGING_SMS_MAX_PER_HOUR
         message = (

@@ -21,6 +21,7 @@ from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
+from oncall.routing import channel_queue
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.contacts import unusable_reason
 from paging.delivery import notification_body, notification_deliver
@@ -37,7 +38,7 @@ from paging.models import (
     NotificationStatus,
     Service,
 )
-from paging.queue import enqueue, enqueue_on_commit
+from paging.queue import deliver_later, enqueue, enqueue_on_commit
 from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
@@ -328,7 +329,7 @@ def incident_escalate(incident_id: int, *, send_now: int = 0) -> list[int]:
         here = here[:send_now]
         for n in notifications:
             if n.pk not in here:
-                enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
+                deliver_later(n, eta=n.due_at if n.due_at > now else None, on_commit=True)
         if incident.escalation_due_at is not None:
             enqueue_on_commit("paging.escalate", incident.pk, eta=incident.escalation_due_at)
     for pk in here:
@@ -400,7 +401,7 @@ def _late(now: dt.datetime) -> int:
     # E-mail goes back to its queue: a slow SMTP server must not stall the sweep of phone pages.
     for pk, kind in rows:
         if kind == ContactKind.EMAIL:
-            enqueue("paging.deliver", pk)
+            enqueue("paging.deliver", pk, queue=channel_queue(kind))
     phone = [pk for pk, kind in rows if kind != ContactKind.EMAIL]
     return sum(notification_deliver(pk) != "skipped" for pk in phone)
 
@@ -459,5 +460,5 @@ def person_test_page(*, user: User, by: User | None) -> Incident | None:
     now = timezone.now()
     targets = Targets(people=[(user, rules)], missing=[])
     for n in _notifications(incident, targets, Position(tier=0), now):
-        enqueue_on_commit("paging.deliver", n.pk, eta=n.due_at if n.due_at > now else None)
+        deliver_later(n, eta=n.due_at if n.due_at > now else None, on_commit=True)
     return incident

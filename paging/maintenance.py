@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef
 
 from paging.actions import timeline_add
 from paging.models import MaintenanceWindow, Notification, NotificationStatus
-from paging.queue import enqueue
+from paging.queue import deliver_later
 
 HELD = "held: service in maintenance"
 
@@ -43,7 +43,7 @@ def notification_hold(notification: Notification, now: dt.datetime) -> dt.dateti
     notification.attempts -= 1  # held, not tried
     notification.held_until = until
     notification.save(update_fields=["status", "due_at", "attempts", "held_until"])
-    enqueue("paging.deliver", notification.pk, eta=until)
+    deliver_later(notification, eta=until)
     what = f"{notification.get_kind_display()} to {notification.user}"
     timeline_add(incident=notification.incident, kind="held", message=f"{what} {HELD} until {when}")
     return until

@@ -11,6 +11,8 @@ import time
 from celery import current_app
 from django.db import transaction
 
+from oncall.routing import channel_queue
+
 log = logging.getLogger(__name__)
 
 # After a failed publish, skip the broker this long: with it down, every webhook would otherwise
@@ -19,19 +21,33 @@ BROKER_BACKOFF_SECONDS = 5.0
 _broker_down_until = 0.0
 
 
-def enqueue(task: str, *args: object, eta: dt.datetime | None = None) -> None:
-    """Send task `task` now (or at `eta`); on a broker failure log and leave it to the sweeper."""
+def enqueue(
+    task: str, *args: object, eta: dt.datetime | None = None, queue: str | None = None
+) -> None:
+    """Send task `task` now (or at `eta`); on a broker failure log and leave it to the sweeper.
+
+    `queue` overrides the routing (oncall/routing.py) when the caller already knows it.
+    """
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         log.debug("broker marked down, %s%r left to the sweeper", task, args)
         return
     try:
-        current_app.send_task(task, args=args, eta=eta)
+        options = {"queue": queue} if queue else {}
+        current_app.send_task(task, args=args, eta=eta, **options)
     except Exception as exc:  # the broker can fail in many ways; the sweeper covers them all
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning("broker unavailable, %s%r left to the sweeper: %s", task, args, exc)
 
 
-def enqueue_on_commit(task: str, *args: object, eta: dt.datetime | None = None) -> None:
+def enqueue_on_commit(
+    task: str, *args: object, eta: dt.datetime | None = None, queue: str | None = None
+) -> None:
     """Send the task once the current transaction commits."""
-    transaction.on_commit(lambda: enqueue(task, *args, eta=eta))
+    transaction.on_commit(lambda: enqueue(task, *args, eta=eta, queue=queue))
+
+
+def deliver_later(notification, *, eta: dt.datetime | None = None, on_commit: bool = False) -> None:
+    """Enqueue the notification's delivery on its channel's queue (no lookup to route it)."""
+    send = enqueue_on_commit if on_commit else enqueue
+    send("paging.deliver", notification.pk, eta=eta, queue=channel_queue(notification.kind))
