@@ -27,7 +27,11 @@ MAX_BUNDLE = 10
 
 
 def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notification]:
-    """Claim the other due SMS pages to the same number; return them (claimed by us)."""
+    """Claim the other due SMS pages to the same number; return them (claimed by us).
+
+    Pages unsure whether an earlier send went out are left to their own attempt, which asks
+    the provider first.
+    """
     if not settings.PAGING_SMS_BUNDLE:
         return []
     candidates = (
@@ -35,6 +39,7 @@ def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notificat
             kind=ContactKind.SMS,
             address=notification.address,
             status=NotificationStatus.PENDING,
+            unsure_since__isnull=True,
             due_at__lte=now,
             incident__status=IncidentStatus.TRIGGERED,
         )
@@ -43,10 +48,25 @@ def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notificat
         .order_by("due_at", "id")
         .values_list("pk", flat=True)[: MAX_BUNDLE - 1]
     )
+    return _claim_each(list(candidates), now, unsure_since__isnull=True)
+
+
+def bundle_mates_claim(notification: Notification, now: dt.datetime) -> list[Notification]:
+    """Claim the pages that went out in the same unsure bundled SMS as `notification`."""
+    if notification.bundle_key is None:
+        return []
+    unsure = {"bundle_key": notification.bundle_key, "unsure_since__isnull": False}
+    mates = Notification.objects.filter(status=NotificationStatus.PENDING, **unsure)
+    mates = mates.exclude(pk=notification.pk).values_list("pk", flat=True)
+    return _claim_each(list(mates), now, **unsure)
+
+
+def _claim_each(pks: list[int], now: dt.datetime, **still: object) -> list[Notification]:
+    """Claim each pending page of `pks` that still matches `still`; return those we got."""
     claimed = [
         pk
-        for pk in candidates
-        if Notification.objects.filter(pk=pk, status=NotificationStatus.PENDING).update(
+        for pk in pks
+        if Notification.objects.filter(pk=pk, status=NotificationStatus.PENDING, **still).update(
             status=NotificationStatus.SENDING, attempts=F("attempts") + 1, sent_at=now
         )
     ]

@@ -10,6 +10,7 @@ method forward to now.
 import datetime as dt
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from paging.actions import timeline_add
-from paging.bundles import bundle_claim, bundle_code, bundle_items
+from paging.bundles import bundle_claim, bundle_code, bundle_items, bundle_mates_claim
 from paging.channels import DeliveryError, channel_for
 from paging.channels.email import email_subject
 from paging.channels.twilio_client import UNSUBSCRIBED
@@ -70,7 +71,12 @@ def notification_body(incident: Incident, method: ContactMethod) -> str:
         return spoken_page(incident)
     if method.kind == ContactKind.EMAIL:
         return email_subject(incident)
-    code = reply_code(phone=method.address, incident=incident)
+    return sms_text(incident, method.address)
+
+
+def sms_text(incident: Incident, phone: str) -> str:
+    """Return the SMS that pages `incident` alone to `phone`, with its reply code there."""
+    code = reply_code(phone=phone, incident=incident)
     return sms_page(
         number=incident.pk,
         severity=incident.severity,
@@ -185,10 +191,25 @@ def _bundle(batch: list[Notification]) -> None:
         notification.body = body
 
 
+def _store_batch(batch: list[Notification]) -> None:
+    """Store on every row what goes out and with which rows, before the provider has it.
+
+    A send interrupted after the provider took it (its worker died, its answer was lost) is
+    then looked up, and recorded, as the one send it was.
+    """
+    if len(batch) < 2:
+        return  # a page sent alone, with the text written for it
+    body, key = batch[0].body, uuid.uuid4()
+    for notification in batch:
+        notification.body, notification.bundle_key = body, key
+    Notification.objects.filter(pk__in=[n.pk for n in batch]).update(body=body, bundle_key=key)
+
+
 def _send(batch: list[Notification]) -> str:
     """Send the first notification's text once; record the outcome on every one in `batch`."""
     primary = batch[0]
     channel = channel_for(primary.kind)
+    _store_batch(batch)
     started = time.monotonic()
     try:
         provider_id = channel.send(primary)
@@ -205,7 +226,6 @@ def _send(batch: list[Notification]) -> str:
             provider_id=provider_id,
             provider_status=channel.provider_status,
             duration_ms=duration,
-            body=primary.body,
             error="",
         )
         words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
@@ -216,32 +236,67 @@ def _send(batch: list[Notification]) -> str:
     return "sent"
 
 
-def _already_sent(notification: Notification) -> bool:
-    """Ask the provider whether an unsure earlier send went out; if so, record it."""
-    channel = channel_for(notification.kind)
-    what = _what(notification)
+def _already_sent(batch: list[Notification]) -> bool:
+    """Ask the provider once whether an unsure earlier send of `batch` went out; record it.
+
+    `batch` is a page and the pages that went out in the same bundled SMS (claimed by us).
+    """
+    primary = batch[0]
+    channel = channel_for(primary.kind)
     try:
-        provider_id = channel.find_sent(notification)
+        provider_id = channel.find_sent(primary)
     except DeliveryError as error:
         # A duplicate page is better than a lost one.
-        message = f"Could not ask whether {what} went out before ({error}); sending it again"
-        timeline_add(incident=notification.incident, kind="resent", message=message)
+        for notification in batch:
+            message = (
+                f"Could not ask whether {_what(notification)} went out before ({error}); "
+                "sending it again"
+            )
+            timeline_add(incident=notification.incident, kind="resent", message=message)
         provider_id = None
     if provider_id is None:
-        # Sent again from now on: the stale clock and the next unsure window start here.
-        _finish(notification, unsure_since=None, sent_at=timezone.now())
+        _not_sent(batch)
         return False
-    _finish(
-        notification,
-        status=NotificationStatus.SENT,
-        provider_id=provider_id,
-        provider_status=channel.provider_status,
-        unsure_since=None,
-        error="",
-    )
-    message = f"{what} was already sent before a worker stopped or lost the answer; not sent again"
-    timeline_add(incident=notification.incident, kind="notified", message=message)
+    for notification in batch:
+        _finish(
+            notification,
+            status=NotificationStatus.SENT,
+            provider_id=provider_id,
+            provider_status=channel.provider_status,
+            unsure_since=None,
+            error="",
+        )
+        message = (
+            f"{_what(notification)} was already sent before a worker stopped or lost the answer; "
+            "not sent again"
+        )
+        timeline_add(incident=notification.incident, kind="notified", message=message)
     return True
+
+
+def _not_sent(batch: list[Notification]) -> None:
+    """The unsure send never went out: the first page goes on now, the others back to pending.
+
+    They are due and sure again, so the first page's attempt bundles those that still may go.
+    """
+    primary, *mates = batch
+    now = timezone.now()
+    # Sent again from now on: the stale clock and the next unsure window start here.
+    _finish(primary, unsure_since=None, sent_at=now)
+    for mate in mates:
+        _finish(
+            mate,
+            status=NotificationStatus.PENDING,
+            unsure_since=None,
+            due_at=min(mate.due_at, now),
+            attempts=mate.attempts - 1,
+        )
+
+
+def _alone(notification: Notification) -> None:
+    """Give a page its own text back: the bundled SMS of its last attempt did not go out."""
+    body = sms_text(notification.incident, notification.address)
+    _finish(notification, body=body, bundle_key=None)
 
 
 def notification_deliver(notification_id: int) -> str:
@@ -254,8 +309,12 @@ def notification_deliver(notification_id: int) -> str:
         return "cancelled"
     if notification.in_maintenance and notification_hold(notification, timezone.now()):
         return "held"
-    if notification.unsure_since is not None and _already_sent(notification):
-        return "sent"
+    if notification.unsure_since is not None:
+        unsure = [notification, *bundle_mates_claim(notification, timezone.now())]
+        if _already_sent(unsure):
+            return "sent"
+    if notification.bundle_key is not None:
+        _alone(notification)
     batch = [notification]
     if notification.kind == ContactKind.SMS:
         if sms_stopped(notification.address):

@@ -457,6 +457,9 @@ class Notification(models.Model):
     # When the last send whose outcome we never learned began (its worker died, or the
     # provider's answer was lost): ask the provider for it before sending again.
     unsure_since = models.DateTimeField(null=True, blank=True)
+    # The same on every page that last went out in one bundled SMS (empty for a page sent
+    # alone), stored before the provider is called: an unsure bundle is looked up as one send.
+    bundle_key = models.UUIDField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]

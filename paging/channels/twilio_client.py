@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
+from django.db.models import Q
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -110,17 +111,21 @@ def lookup_window(notification: Notification) -> tuple[dt.datetime, dt.datetime]
 
 
 def first_unrecorded(
-    found: Iterable[tuple[str, dt.datetime | None]], window: tuple[dt.datetime, dt.datetime]
+    found: Iterable[tuple[str, dt.datetime | None]],
+    window: tuple[dt.datetime, dt.datetime],
+    notification: Notification,
 ) -> str | None:
     """Return the oldest SID created within `window` that no notification has recorded yet.
 
     A SID recorded on a notification (another page, or this one's earlier call before a redial)
-    is that page's, not the lost one.
+    is that page's, not the lost one; but one recorded on another page of the same bundled SMS
+    is this one's too.
     """
     start, end = window
     inside = sorted((created, sid) for sid, created in found if created and start <= created <= end)
     sids = [sid for _, sid in inside]
-    recorded = set(
-        Notification.objects.filter(provider_id__in=sids).values_list("provider_id", flat=True)
-    )
-    return next((sid for sid in sids if sid not in recorded), None)
+    recorded = Notification.objects.filter(provider_id__in=sids)
+    if notification.bundle_key is not None:
+        recorded = recorded.exclude(Q(bundle_key=notification.bundle_key) & ~Q(pk=notification.pk))
+    taken = set(recorded.values_list("provider_id", flat=True))
+    return next((sid for sid in sids if sid not in taken), None)

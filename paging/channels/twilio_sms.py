@@ -44,4 +44,4 @@ class TwilioSmsChannel(Channel):
             )
         body = notification.body.strip()
         found = [(m.sid, m.date_created) for m in messages if (m.body or "").strip() == body]
-        return first_unrecorded(found, window)
+        return first_unrecorded(found, window, notification)

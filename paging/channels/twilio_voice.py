@@ -45,7 +45,8 @@ class TwilioVoiceChannel(Channel):
                 start_time_after=window[0],
                 limit=LOOKUP_LIMIT,
             )
-        return first_unrecorded([(c.sid, c.date_created) for c in calls], window)
+        found = [(c.sid, c.date_created) for c in calls]
+        return first_unrecorded(found, window, notification)
 
 
 def _detection() -> dict[str, str]:

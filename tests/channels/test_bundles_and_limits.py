@@ -6,10 +6,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from paging.actions import incident_acknowledge
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
 from paging.models import Incident, Notification
 from tests.channels.conftest import ALICE_PHONE, page, sms_reply
+from tests.channels.test_delivery import retry_until_done
 from tests.factories import ServiceFactory
 from tests.paging.test_escalation_engine import timeline, trigger
 
@@ -80,6 +82,19 @@ def test_bundle_codes_are_freed_once_their_incidents_close(webhooks, alice_only)
         "100A to ack all",
         "100A to ack all",
     ]
+
+
+def test_page_retried_alone_after_its_bundle_failed_names_only_its_incident(webhooks, alice_only):
+    webhooks.fail_next(status=503, message="Service Unavailable")
+    first, second = incidents = [trigger(alice_only, s) for s in ("Disk full", "API down")]
+    assert [notification_deliver(pk) for pk in escalate_all(incidents)] == ["failed", "skipped"]
+    incident_acknowledge(incident=second, by=None, via="api")
+
+    assert retry_until_done(Notification.objects.get(incident=first)) == ["sent"]
+
+    (sms,) = webhooks.messages
+    assert sms.body == Notification.objects.get(incident=first).body
+    assert sms.body.startswith(f"#{first.pk} ") and f"#{second.pk}" not in sms.body
 
 
 def test_second_sms_within_the_interval_waits_and_goes_out_once(webhooks, alice_only, settings):

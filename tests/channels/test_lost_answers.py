@@ -3,11 +3,13 @@
 import pytest
 from django.utils import timezone
 
+from paging.delivery import notification_deliver
+from paging.engine import incident_escalate
 from paging.models import Notification, NotificationRule
 from tests.channels.conftest import ALICE_PHONE, page
 from tests.channels.test_delivery import retry_until_done
 from tests.conftest import TWILIO_FROM
-from tests.paging.test_escalation_engine import timeline
+from tests.paging.test_escalation_engine import timeline, trigger
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +142,83 @@ def test_first_attempt_asks_twilio_nothing(webhooks, payments, calls_alice):
 
     assert len(webhooks.calls) == 1
     assert webhooks.lists == []
+
+
+@pytest.fixture
+def two_pages_for_alice(webhooks, payments, short_timeout):
+    """Two incidents page Alice at once; Twilio takes the bundled SMS and never answers."""
+    webhooks.fail_next(hang=True, accept=True)
+    incidents = [trigger(payments, summary) for summary in ("Disk full", "API down")]
+    for pk in [pk for incident in incidents for pk in incident_escalate(incident.pk)]:
+        notification_deliver(pk)
+    return list(Notification.objects.order_by("id"))
+
+
+def test_bundle_twilio_took_but_never_answered_is_not_sent_again(webhooks, two_pages_for_alice):
+    for notification in two_pages_for_alice:
+        retry_until_done(notification)
+
+    (sms,) = webhooks.messages
+    assert sms.body.startswith("2 incidents: ")
+    assert len(webhooks.lists) == 1  # one question for the whole bundle
+    for notification in two_pages_for_alice:
+        notification.refresh_from_db()
+        assert (notification.status, notification.provider_id) == ("sent", sms.sid)
+        assert f"SMS to Alice Adams {NOT_AGAIN}" in timeline(notification.incident)
+
+
+def test_page_of_a_bundle_asked_alone_finds_the_sms_its_bundle_mate_recorded(
+    webhooks, two_pages_for_alice
+):
+    first, second = two_pages_for_alice
+    # Another worker has just claimed the first page when this one retries the second.
+    Notification.objects.filter(pk=first.pk).update(status="sending")
+    assert retry_until_done(second) == ["sent"]
+    Notification.objects.filter(pk=first.pk).update(status="pending")
+
+    assert retry_until_done(first) == ["sent"]
+
+    (sms,) = webhooks.messages
+    for notification in two_pages_for_alice:
+        notification.refresh_from_db()
+        assert (notification.status, notification.provider_id) == ("sent", sms.sid)
+        assert f"SMS to Alice Adams {NOT_AGAIN}" in timeline(notification.incident)
+
+
+def test_bundle_lookup_failing_sends_it_again_once_for_both(webhooks, two_pages_for_alice):
+    webhooks.fail_next(status=500, message="Internal Server Error", lists=True)
+
+    for notification in two_pages_for_alice:
+        retry_until_done(notification)
+
+    first, second = webhooks.messages  # a duplicate is better than a lost page
+    assert first.body.startswith("2 incidents: ") and second.body.startswith("2 incidents: ")
+    for notification in two_pages_for_alice:
+        notification.refresh_from_db()
+        assert (notification.status, notification.provider_id) == ("sent", second.sid)
+        assert (
+            "Could not ask whether SMS to Alice Adams went out before "
+            "(Twilio answered 500 to a list); sending it again"
+        ) in timeline(notification.incident)
+
+
+def test_bundle_that_never_reached_twilio_goes_out_once_for_both_on_retry(
+    webhooks, payments, short_timeout
+):
+    webhooks.fail_next(hang=True)  # Twilio records nothing
+    incidents = [trigger(payments, summary) for summary in ("Disk full", "API down")]
+    for pk in [pk for incident in incidents for pk in incident_escalate(incident.pk)]:
+        notification_deliver(pk)
+
+    first, second = Notification.objects.order_by("id")
+    assert retry_until_done(first) == ["sent"]
+    assert retry_until_done(second) == []
+
+    (sms,) = webhooks.messages
+    assert sms.body.startswith("2 incidents: ")
+    for notification in (first, second):
+        notification.refresh_from_db()
+        assert (notification.status, notification.provider_id) == ("sent", sms.sid)
+        assert "SMS sent to Alice Adams (one SMS for 2 incidents)" in timeline(
+            notification.incident
+        )

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from paging.delivery import notification_body
 from paging.engine import sweep
-from paging.models import Incident, Notification
+from paging.models import ContactMethod, Incident, Notification
 from tests.e2e.conftest import ROOT, _worker_env
 from tests.factories import ContactMethodFactory, ServiceFactory, UserFactory
 from tests.paging.test_escalation_engine import timeline
@@ -40,15 +40,24 @@ def notification_for(kind: str) -> Notification:
     """Store a due notification of `kind` for Alice (no task: only our worker will send it)."""
     alice = UserFactory(username="alice", first_name="Alice", last_name="Adams")
     method = ContactMethodFactory(user=alice, kind=kind, address="+15550100001")
-    incident = Incident.objects.create(
-        service=ServiceFactory(name="payments"), dedup_key="k", summary="Disk full on db1"
-    )
+    return _due_page(method, ServiceFactory(name="payments"), "Disk full on db1")
+
+
+def bundle_for_alice() -> list[Notification]:
+    """Store two SMS pages to Alice for two incidents, due together: one bundled SMS."""
+    first = notification_for("sms")
+    method = ContactMethod.objects.get(user=first.user)
+    return [first, _due_page(method, first.incident.service, "API down")]
+
+
+def _due_page(method: ContactMethod, service, summary: str) -> Notification:
+    incident = Incident.objects.create(service=service, dedup_key=summary, summary=summary)
     return Notification.objects.create(
         incident=incident,
-        user=alice,
+        user=method.user,
         tier=0,
-        rule_key=f"{kind}-now",
-        kind=kind,
+        rule_key=f"{method.kind}-now",
+        kind=method.kind,
         address=method.address,
         body=notification_body(incident, method),
         due_at=timezone.now(),
@@ -151,3 +160,39 @@ def test_twilio_unable_to_say_means_sent_again_and_said(transactional_db, twilio
         "(Twilio answered 503 to a list); sending it again",
         "SMS sent to Alice Adams",
     ]
+
+
+def test_bundle_twilio_took_before_the_worker_died_is_not_sent_again(
+    transactional_db, twilio, stale, tmp_path
+):
+    pages = bundle_for_alice()
+    twilio.fail_next(hang=True, accept=True)
+
+    with killed_while_sending(pages[0], twilio, tmp_path, taken=lambda: twilio.messages):
+        sweep_after_stale_time(pages[0])
+
+    (sms,) = twilio.messages
+    assert sms.body.startswith("2 incidents: ")
+    assert len(twilio.lists) == 1  # one question for the whole bundle
+    for page in pages:
+        page.refresh_from_db()
+        assert (page.status, page.provider_id, page.body) == ("sent", sms.sid, sms.body)
+        assert f"SMS to Alice Adams {NOT_AGAIN}" in timeline(page.incident)
+
+
+def test_bundle_twilio_never_got_goes_out_once_for_both_after_the_worker_died(
+    transactional_db, twilio, stale, tmp_path
+):
+    pages = bundle_for_alice()
+    twilio.fail_next(hang=True)  # the request never reaches Twilio's records
+
+    with killed_while_sending(pages[0], twilio, tmp_path, taken=lambda: twilio.hanging):
+        sweep_after_stale_time(pages[0])
+
+    (sms,) = twilio.messages
+    assert sms.body.startswith("2 incidents: ")
+    for page in pages:
+        assert f"#{page.incident_id} payments: {page.incident.summary}" in sms.body
+        page.refresh_from_db()
+        assert (page.status, page.provider_id, page.body) == ("sent", sms.sid, sms.body)
+        assert timeline(page.incident) == ["SMS sent to Alice Adams (one SMS for 2 incidents)"]
