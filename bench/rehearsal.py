@@ -271,6 +271,10 @@ def main() -> int:
             except AssertionError as exc:
                 print(exc)
             settle_seconds = time.monotonic() - started - load_seconds
+            # deploy/'s liveness probe, after the Redis restart: every worker must be consuming
+            # and beat ticking again (a wedged one would stop sweeps or pages, and be restarted).
+            nodes = [n for n in cluster.processes if not n.startswith(("web", "redis"))]
+            silent = [n for n in nodes if not cluster.answers_ping(n)]
 
     messages = [m for m in twilio.messages if PAGE.match(m.body)]
     others = [m.body for m in twilio.messages if not PAGE.match(m.body)]
@@ -291,10 +295,12 @@ def main() -> int:
         "load seconds": round(load_seconds, 1),
         "settle seconds": round(settle_seconds, 1),
         "disruptions": events,
+        "liveness probes": f"{len(nodes) - len(silent)}/{len(nodes)} answered"
+        + (f"; silent: {', '.join(silent)}" if silent else ""),
     }
     for name, value in summary.items():
         print(f"{name:>22}: {value}")
-    ok = duplicates == 0 and lost == 0 and not others and statuses[202] == len(plan)
+    ok = duplicates == 0 and lost == 0 and not others and statuses[202] == len(plan) and not silent
     print("REHEARSAL " + ("PASSED" if ok else "FAILED"))
     return 0 if ok else 1
 

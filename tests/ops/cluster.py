@@ -150,9 +150,19 @@ class Cluster:
         return process
 
     def beat(self, name: str = "beat") -> subprocess.Popen:
+        """Start beat, answering liveness pings as `<name>@<host>` as deploy/ runs it."""
         schedule = self.workdir / "celerybeat-schedule"
         command = [sys.executable, "-m", "celery", "-A", "oncall", "--quiet", "beat", "-l", "INFO"]
-        return self.start(name, [*command, "--schedule", str(schedule)])
+        return self.start(name, [*command, "-n", f"{name}@%h", "--schedule", str(schedule)])
+
+    def answers_ping(self, name: str, timeout: float = 10) -> bool:
+        """Run deploy/'s liveness probe for the node `name` started here: does it answer?"""
+        command = [sys.executable, "-m", "celery", "-A", "oncall", "inspect", "ping"]
+        command += ["-d", f"{name}@{socket.gethostname()}", "--timeout", str(timeout)]
+        result = subprocess.run(
+            command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout + 60
+        )
+        return result.returncode == 0
 
 
 def service_env(database_url: str, public_url: str, twilio_url: str, **extra: str) -> dict:
