@@ -252,6 +252,17 @@ def main() -> int:
             cluster.beat()
             print(f"stack up: 2 web, 3 workers, beat; logs in {workdir}", flush=True)
 
+            # Like systemd, Kubernetes and compose, restart a process that exits on its own (a
+            # kombu race can crash a worker when Redis goes away); the summary lists each one.
+            restarts: list[str] = []
+            done = threading.Event()
+
+            def supervise() -> None:
+                while not done.wait(0.5):
+                    restarts.extend(cluster.restart_exited())
+
+            supervisor = threading.Thread(target=supervise, daemon=True)
+            supervisor.start()
             plan = requests_for(services, args.alerts)
             chaos = threading.Thread(target=disrupt, args=(cluster, args.kill, events))
             started = time.monotonic()
@@ -275,6 +286,8 @@ def main() -> int:
             # and beat ticking again (a wedged one would stop sweeps or pages, and be restarted).
             nodes = [n for n in cluster.processes if not n.startswith(("web", "redis"))]
             silent = [n for n in nodes if not cluster.answers_ping(n)]
+            done.set()
+            supervisor.join()
 
     messages = [m for m in twilio.messages if PAGE.match(m.body)]
     others = [m.body for m in twilio.messages if not PAGE.match(m.body)]
@@ -295,6 +308,7 @@ def main() -> int:
         "load seconds": round(load_seconds, 1),
         "settle seconds": round(settle_seconds, 1),
         "disruptions": events,
+        "crashes restarted": restarts or "none",
         "liveness probes": f"{len(nodes) - len(silent)}/{len(nodes)} answered"
         + (f"; silent: {', '.join(silent)}" if silent else ""),
     }
