@@ -31,6 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
 	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+	$(VENV)/bin/shellcheck deploy/entrypoint.sh deploy/systemd/oncall-liveness
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -252,6 +252,17 @@ def main() -> int:
             cluster.beat()
             print(f"stack up: 2 web, 3 workers, beat; logs in {workdir}", flush=True)
 
+            # Like systemd, Kubernetes and compose, restart a process that exits on its own (a
+            # kombu race can crash a worker when Redis goes away); the summary lists each one.
+            restarts: list[str] = []
+            done = threading.Event()
+
+            def supervise() -> None:
+                while not done.wait(0.5):
+                    restarts.extend(cluster.restart_exited())
+
+            supervisor = threading.Thread(target=supervise, daemon=True)
+            supervisor.start()
             plan = requests_for(services, args.alerts)
             chaos = threading.Thread(target=disrupt, args=(cluster, args.kill, events))
             started = time.monotonic()
@@ -271,6 +282,12 @@ def main() -> int:
             except AssertionError as exc:
                 print(exc)
             settle_seconds = time.monotonic() - started - load_seconds
+            # deploy/'s liveness probe, after the Redis restart: every worker must be consuming
+            # and beat ticking again (a wedged one would stop sweeps or pages, and be restarted).
+            nodes = [n for n in cluster.processes if not n.startswith(("web", "redis"))]
+            silent = [n for n in nodes if not cluster.answers_ping(n)]
+            done.set()
+            supervisor.join()
 
     messages = [m for m in twilio.messages if PAGE.match(m.body)]
     others = [m.body for m in twilio.messages if not PAGE.match(m.body)]
@@ -291,10 +308,13 @@ def main() -> int:
         "load seconds": round(load_seconds, 1),
         "settle seconds": round(settle_seconds, 1),
         "disruptions": events,
+        "crashes restarted": restarts or "none",
+        "liveness probes": f"{len(nodes) - len(silent)}/{len(nodes)} answered"
+        + (f"; silent: {', '.join(silent)}" if silent else ""),
     }
     for name, value in summary.items():
         print(f"{name:>22}: {value}")
-    ok = duplicates == 0 and lost == 0 and not others and statuses[202] == len(plan)
+    ok = duplicates == 0 and lost == 0 and not others and statuses[202] == len(plan) and not silent
     print("REHEARSAL " + ("PASSED" if ok else "FAILED"))
     return 0 if ok else 1
 

@@ -23,6 +23,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -58,6 +59,13 @@ SWEEPER_CATCHUPS = Counter(
     ["kind"],
 )
 
+SWEEPER_LAST_RUN = Gauge(
+    "oncall_sweeper_last_run_timestamp_seconds",
+    "When a sweep last finished (Unix time); alert when it falls minutes behind: beat or the "
+    "core pool is down, and lost work is no longer caught up.",
+    multiprocess_mode="max",
+)
+
 _NOTIFICATION_OUTCOMES = {"sent", "delivered", "failed"}
 
 
@@ -80,7 +88,8 @@ def escalation_ran(lateness: dt.timedelta) -> None:
 
 
 def sweep_recorded(result: dict[str, int]) -> None:
-    """Count what one sweep caught up on."""
+    """Count what one sweep caught up on, and note that it ran."""
+    SWEEPER_LAST_RUN.set_to_current_time()
     for kind, count in result.items():
         if count:
             SWEEPER_CATCHUPS.labels(kind=kind).inc(count)

@@ -184,6 +184,12 @@ CELERY_TASK_DEFAULT_QUEUE = routing.DEFAULT_QUEUE
 CELERY_TASK_ROUTES = ("oncall.routing.route",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5, minimum=1)
+# Beat answers `celery inspect ping -d beat@<host>` (deploy/ probes its liveness so), but only
+# while its scheduler keeps ticking: it ticks at least once a sweep interval, so a minute
+# without a tick means it is wedged (a publish stuck on a dead broker connection) and should
+# be restarted; a plain process check would call such a beat alive and sweeps would stop.
+CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
+CELERY_BEAT_REMOTE_CONTROL_MAX_TICK_AGE = max(60, 6 * SWEEP_INTERVAL_SECONDS)
 # Imported calendars (iCal feed layers) are re-fetched this often; beat checks every minute.
 CALENDAR_REFRESH_SECONDS = env_int("CALENDAR_REFRESH_SECONDS", 900, minimum=60)
 

@@ -272,13 +272,13 @@ def _held_pages_retime(service_id: int, due: dt.datetime, eta: dt.datetime | Non
         status=NotificationStatus.PENDING,
         held_until__isnull=False,
     ).exclude(due_at=due)
-    pks = list(held.values_list("pk", flat=True))
-    Notification.objects.filter(pk__in=pks, status=NotificationStatus.PENDING).update(
-        due_at=due, held_until=due
-    )
-    for pk in pks:
-        enqueue_on_commit("paging.deliver", pk, eta=eta)
-    return len(pks)
+    rows = list(held.only("pk", "kind"))
+    Notification.objects.filter(
+        pk__in=[row.pk for row in rows], status=NotificationStatus.PENDING
+    ).update(due_at=due, held_until=due)
+    for row in rows:
+        deliver_later(row, eta=eta, on_commit=True)
+    return len(rows)
 
 
 def _claim(incident_id: int, now: dt.datetime) -> Incident | None:

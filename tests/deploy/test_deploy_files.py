@@ -84,6 +84,29 @@ def test_compose_worker_pools_consume_every_queue_and_run_one_beat():
     assert len(beats) == 1
 
 
+def node_of(command: list[str]) -> str:
+    """The name a Celery worker or beat answers pings on, from its `-n pool@host`."""
+    return command[command.index("-n") + 1].split("@")[0]
+
+
+def probed_node(probe: str) -> str:
+    """The node a `celery inspect ping -d pool@host` liveness probe pings."""
+    words = probe.split()
+    assert words[:5] == ["celery", "-A", "oncall", "inspect", "ping"], probe
+    return words[words.index("-d") + 1].split("@")[0]
+
+
+def test_compose_probes_each_worker_pool_and_beat_on_its_own_node():
+    services = compose()["services"]
+    celery = {n: s for n, s in services.items() if s.get("command", [])[:1] == ["celery"]}
+
+    assert len(celery) >= 4
+    for name, service in celery.items():
+        kind, probe = service["healthcheck"]["test"]
+        assert kind == "CMD-SHELL" and "$$(hostname)" in probe, name
+        assert probed_node(probe) == node_of(service["command"]), name
+
+
 # --- Kubernetes ---------------------------------------------------------------------------------
 
 
@@ -130,8 +153,23 @@ def test_kubernetes_workers_cover_every_queue_each_with_an_autoscaler():
     )
     assert scaled == set(workers)
     for worker in workers.values():
-        assert worker["container"]["livenessProbe"]
         assert worker["terminationGracePeriodSeconds"] >= 30
+
+
+def test_kubernetes_probes_each_worker_pool_and_beat_on_its_own_pod_node():
+    deployments = _containers("Deployment")
+    celery = [d["container"] for n, d in deployments.items() if n != "oncall-web"]
+
+    assert len(celery) >= 4
+    for container in celery:
+        shell, flag, probe = container["livenessProbe"]["exec"]["command"]
+        assert (shell, flag) == ("sh", "-c")
+        # The pod's name reaches both: as $(POD_NAME) in args, as $POD_NAME in the probe's shell.
+        assert probed_node(probe) == node_of(container["args"]), container["args"]
+        assert "@$(POD_NAME)" in " ".join(container["args"]) and "@$POD_NAME" in probe
+        assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in (
+            container["env"]
+        )
 
 
 def test_one_beat_never_two_and_a_migrate_job():
@@ -165,7 +203,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         pytest.skip(message)
     # Point the units at this checkout and this interpreter, so that their commands exist here.
     units = []
-    for unit in (DEPLOY / "systemd").iterdir():
+    for unit in (DEPLOY / "systemd").glob("*.*"):
         text = unit.read_text()
         text = text.replace("/opt/oncall/venv", sys.prefix).replace("/opt/oncall/app", str(ROOT))
         text = text.replace("User=oncall", "User=root").replace("Group=oncall", "Group=root")
@@ -205,3 +243,57 @@ def test_dockerfile_copies_every_app_and_files_that_exist():
     assert ours <= sources
     entrypoint = DEPLOY / "entrypoint.sh"
     assert entrypoint.stat().st_mode & stat.S_IXUSR
+
+
+def test_systemd_liveness_restarts_only_the_settled_unit_whose_node_does_not_answer(tmp_path):
+    """deploy/systemd/oncall-liveness against a stand-in systemctl and celery on PATH: it maps
+    each running unit to its node (`oncall-worker@phone` → `phone@<host>`), pings it, and
+    restarts only the one that stays silent; a unit that has just started is left to connect."""
+    uptime = int(float(Path("/proc/uptime").read_text().split()[0]))
+    started = {  # unit: seconds since it became active
+        "oncall-worker@core.service": 600,
+        "oncall-worker@phone.service": 600,
+        "oncall-beat.service": 5,
+    }
+    host = os.uname().nodename
+    (tmp_path / "answering").write_text(f"core@{host}\n")
+    fakes = {
+        "systemctl": f"""#!/bin/sh
+case "$1" in
+  list-units) printf '%s loaded active running x\\n' {" ".join(started)} ;;
+  show) case "$4" in {
+            " ".join(f"{u}) echo {(uptime - age) * 1_000_000} ;;" for u, age in started.items())
+        } esac ;;
+  restart) echo "$2" >> {tmp_path}/restarted ;;
+esac
+""",
+        "celery": f"""#!/bin/sh
+echo "$@" >> {tmp_path}/pings
+while [ "$1" != "-d" ]; do shift; done
+grep -qx "$2" {tmp_path}/answering
+""",
+    }
+    for name, text in fakes.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    env = os.environ | {
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "RUN_AS": "",
+        "RETRY_AFTER": "0",
+    }
+    env |= {"CELERY": str(tmp_path / "celery")}
+
+    result = subprocess.run(
+        [str(DEPLOY / "systemd" / "oncall-liveness")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "restarted").read_text().split() == ["oncall-worker@phone.service"]
+    assert f"phone@{host} did not answer two pings" in result.stdout
+    pinged = (tmp_path / "pings").read_text().splitlines()
+    nodes = [line.split("-d ")[1].split()[0] for line in pinged]
+    assert nodes == [f"core@{host}", f"phone@{host}", f"phone@{host}"]  # a silent one: twice

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -40,6 +41,8 @@ class Cluster:
         self.workdir = workdir
         self.env = dict(env)
         self.processes: dict[str, subprocess.Popen] = {}
+        self.recipes: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.lock = threading.RLock()  # stop() and restart_exited() may run on two threads
         self.redis_port = 0
         self.metrics_dir = workdir / "metrics"
         self.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -51,23 +54,39 @@ class Cluster:
         return self.workdir / f"{name}.log"
 
     def start(self, name: str, command: list[str], **extra_env: str) -> subprocess.Popen:
-        with self.log(name).open("a") as out:
+        with self.lock, self.log(name).open("a") as out:
             process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env | extra_env, stdout=out, stderr=out
             )
-        self.processes[name] = process
+            self.processes[name] = process
+            self.recipes[name] = (command, extra_env)
         return process
 
     def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """Signal the process and wait for it; return its exit code."""
-        process = self.processes.pop(name)
-        if process.poll() is None:
-            process.send_signal(sig)
+        with self.lock:
+            process = self.processes.pop(name)
+            if process.poll() is None:
+                process.send_signal(sig)
         try:
             return process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait(timeout=10)
+
+    def restart_exited(self) -> list[str]:
+        """Start again each process that exited without being stopped, as systemd, Kubernetes
+        and compose restart a crashed one (Redis aside: its stops are the test's own doing)."""
+        events = []
+        with self.lock:
+            for name, process in list(self.processes.items()):
+                code = process.poll()
+                if code is None or name.startswith("redis"):
+                    continue
+                command, extra_env = self.recipes[name]
+                self.start(name, command, **extra_env)
+                events.append(f"{name} exited with {code}; started again")
+        return events
 
     def close(self) -> None:
         names = sorted(self.processes, key=lambda n: n.startswith("redis"))  # the broker last
@@ -150,9 +169,19 @@ class Cluster:
         return process
 
     def beat(self, name: str = "beat") -> subprocess.Popen:
+        """Start beat, answering liveness pings as `<name>@<host>` as deploy/ runs it."""
         schedule = self.workdir / "celerybeat-schedule"
         command = [sys.executable, "-m", "celery", "-A", "oncall", "--quiet", "beat", "-l", "INFO"]
-        return self.start(name, [*command, "--schedule", str(schedule)])
+        return self.start(name, [*command, "-n", f"{name}@%h", "--schedule", str(schedule)])
+
+    def answers_ping(self, name: str, timeout: float = 10) -> bool:
+        """Run deploy/'s liveness probe for the node `name` started here: does it answer?"""
+        command = [sys.executable, "-m", "celery", "-A", "oncall", "inspect", "ping"]
+        command += ["-d", f"{name}@{socket.gethostname()}", "--timeout", str(timeout)]
+        result = subprocess.run(
+            command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout + 60
+        )
+        return result.returncode == 0
 
 
 def service_env(database_url: str, public_url: str, twilio_url: str, **extra: str) -> dict:

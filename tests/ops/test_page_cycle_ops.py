@@ -3,6 +3,7 @@ redis-server. Then what an operator sees: JSON logs with request ids and no secr
 metrics one scrape of the web process shows, worker-side counts included."""
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -159,3 +160,12 @@ def test_sweeper_catch_ups_are_counted_after_the_broker_was_down(cluster, twilio
         what="the sweeper's catch-up to be counted",
     )
     assert caught_up >= 1
+    # Beat's sweeps run again: the gauge an alert on stalled sweeps watches moves on.
+    wait_until(
+        lambda: (
+            scrape(cluster.url).get(("oncall_sweeper_last_run_timestamp_seconds", ()), 0)
+            > time.time() - 5
+        ),
+        timeout=30,
+        what="a recent sweep in the metrics",
+    )
