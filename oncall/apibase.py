@@ -22,12 +22,12 @@ def closest(name: str, known: Iterable[str]) -> str | None:
 
 def unknown_fields(data: Mapping, known: Iterable[str]) -> dict[str, list[str]]:
     """Return an error for each key of `data` that is not in `known`, suggesting a close one."""
-    known = list(known)
+    names = list(known)
     errors = {}
     for key in data:
-        if key in known or key == CSRF_FIELD:
+        if key in names or key == CSRF_FIELD:
             continue
-        match = closest(key, known)
+        match = closest(key, names)
         errors[key] = [f'Unknown field. Did you mean "{match}"?' if match else "Unknown field."]
     return errors
 
@@ -39,7 +39,7 @@ class StrictFields:
     otherwise silently dropped, leaving a half-configured object.
     """
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> dict:
         unknown = unknown_fields(data, self.fields) if isinstance(data, Mapping) else {}
         try:
             value = super().to_internal_value(data)
