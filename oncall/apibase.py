@@ -32,13 +32,12 @@ def unknown_fields(data: Mapping, known: Iterable[str]) -> dict[str, list[str]]:
     return errors
 
 
+# Refuse a body with keys that name no field, at every level of nesting (400 naming them).
+# Read-only fields are fields too: a client can PUT back what it got. A misspelt key would
+# otherwise be dropped silently, leaving a half-configured object. Every API serializer derives
+# from StrictSerializer or StrictModelSerializer. (Comments, not docstrings: the OpenAPI schema
+# would describe each serializer without a docstring of its own with the first one it inherits.)
 class StrictFields:
-    """Refuse a body with keys that name no field, at every level of nesting (400 naming them).
-
-    Read-only fields are fields too: a client can PUT back what it got. A misspelt key is
-    otherwise silently dropped, leaving a half-configured object.
-    """
-
     def to_internal_value(self, data: object) -> dict:
         unknown = unknown_fields(data, self.fields) if isinstance(data, Mapping) else {}
         try:
@@ -53,11 +52,11 @@ class StrictFields:
 
 
 class StrictSerializer(StrictFields, serializers.Serializer):
-    """A serializer that refuses unknown fields; every API serializer derives from these two."""
+    pass
 
 
 class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
-    """A model serializer that refuses unknown fields."""
+    pass
 
 
 def refuse_body(request: Request) -> None:
