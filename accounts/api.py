@@ -10,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import ApiToken, User
+from oncall.apibase import StrictModelSerializer, refuse_body
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(StrictModelSerializer):
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, help_text="Staff only; default: yourself."
     )
@@ -73,6 +74,7 @@ class ApiTokenViewSet(
     def revoke(self, request: Request, pk: str) -> Response:
         """Make the token stop working at once (it stays listed, with when it was revoked)."""
         token = self.get_object()
+        refuse_body(request)
         self.perform_destroy(token)
         token.refresh_from_db()
         return Response(ApiTokenSerializer(token).data)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 
 from config.durations import DURATION_HELP, from_local, parse_duration
+from oncall.apibase import closest
 from oncall.timezones import parse_instant, validate_time_zone
 from schedules.models import ShiftUnit
 
@@ -54,7 +55,7 @@ class Reader:
         for key in value:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
-                self.fail(where, f"unknown key; expected one of {', '.join(allowed)}")
+                self.fail(where, unknown_key(key, allowed))
         return value
 
     def items(self, obj: dict, key: str, path: str) -> list[tuple[str, object]]:
@@ -82,6 +83,13 @@ class Reader:
                 return None
             return default
         return self.value(obj[key], f"{path}.{key}", convert)
+
+
+def unknown_key(key: object, allowed: tuple[str, ...]) -> str:
+    """Say a key is unknown, suggesting the allowed one it is likely a misspelling of."""
+    match = closest(str(key), allowed)
+    hint = f'did you mean "{match}"? ' if match else ""
+    return f"unknown key; {hint}expected one of {', '.join(allowed)}"
 
 
 def text(value: object) -> str:

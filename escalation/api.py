@@ -6,11 +6,11 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from escalation.models import EscalationPolicy, Tier
-from oncall.apibase import ConfigViewSet
+from oncall.apibase import ConfigViewSet, StrictModelSerializer
 from schedules.models import Schedule
 
 
-class TierSerializer(serializers.ModelSerializer):
+class TierSerializer(StrictModelSerializer):
     users = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.all(), required=False
     )
@@ -28,7 +28,7 @@ class TierSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class EscalationPolicySerializer(serializers.ModelSerializer):
+class EscalationPolicySerializer(StrictModelSerializer):
     tiers = TierSerializer(
         many=True, required=False, help_text="In order: Level 1 first. Replaced as a whole."
     )

@@ -1,4 +1,7 @@
-"""Pieces every API module shares: permissions, list filters, and model validation."""
+"""Pieces every API module shares: strict serializers, permissions, filters, model validation."""
+
+import difflib
+from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -6,6 +9,61 @@ from django.db.models import ProtectedError
 from rest_framework import filters, permissions, serializers, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
+
+# Django's form field for the CSRF token: the browsable API's HTML forms post it with the fields.
+CSRF_FIELD = "csrfmiddlewaretoken"
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """Return the known name `name` is most likely a misspelling of, if one is close."""
+    found = difflib.get_close_matches(str(name), list(known), n=1)
+    return found[0] if found else None
+
+
+def unknown_fields(data: Mapping, known: Iterable[str]) -> dict[str, list[str]]:
+    """Return an error for each key of `data` that is not in `known`, suggesting a close one."""
+    names = list(known)
+    errors = {}
+    for key in data:
+        if key in names or key == CSRF_FIELD:
+            continue
+        match = closest(key, names)
+        errors[key] = [f'Unknown field. Did you mean "{match}"?' if match else "Unknown field."]
+    return errors
+
+
+# Refuse a body with keys that name no field, at every level of nesting (400 naming them).
+# Read-only fields are fields too: a client can PUT back what it got. A misspelt key would
+# otherwise be dropped silently, leaving a half-configured object. Every API serializer derives
+# from StrictSerializer or StrictModelSerializer. (Comments, not docstrings: the OpenAPI schema
+# would describe each serializer without a docstring of its own with the first one it inherits.)
+class StrictFields:
+    def to_internal_value(self, data: object) -> dict:
+        unknown = unknown_fields(data, self.fields) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise ValidationError({**unknown, **error.detail}) from None
+            raise
+        if unknown:
+            raise ValidationError(unknown)
+        return value
+
+
+class StrictSerializer(StrictFields, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
+    pass
+
+
+def refuse_body(request: Request) -> None:
+    """Refuse any field sent to an action that takes none (`acknowledge`, `revoke` …)."""
+    unknown = unknown_fields(request.data, ()) if isinstance(request.data, Mapping) else {}
+    if unknown:
+        raise ValidationError(unknown)
 
 
 class StaffWritesOthersRead(permissions.BasePermission):

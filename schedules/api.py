@@ -14,7 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, model_clean
+from oncall.apibase import (
+    ConfigViewSet,
+    FieldFilters,
+    RefuseDeleteInUse,
+    StrictModelSerializer,
+    StrictSerializer,
+    model_clean,
+    refuse_body,
+)
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.layers import schedule_set_layers
 from schedules.models import (
@@ -31,7 +39,7 @@ from schedules.resolver import oncall_at, shifts
 MAX_WINDOW = dt.timedelta(days=400)
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(StrictModelSerializer):
     name = serializers.CharField(source="__str__", read_only=True)
 
     class Meta:
@@ -39,7 +47,7 @@ class PersonSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "name"]
 
 
-class RestrictionSerializer(serializers.ModelSerializer):
+class RestrictionSerializer(StrictModelSerializer):
     class Meta:
         model = LayerRestriction
         fields = ["kind", "start_day", "start_time", "end_day", "end_time"]
@@ -54,7 +62,7 @@ class ParticipantsField(serializers.ListField):
         return [m.user_id for m in members.all()]
 
 
-class LayerSerializer(serializers.ModelSerializer):
+class LayerSerializer(StrictModelSerializer):
     participants = ParticipantsField(source="members", required=False)
     restrictions = RestrictionSerializer(many=True, required=False)
     calendar_ics = serializers.CharField(
@@ -97,7 +105,7 @@ class LayerSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(StrictModelSerializer):
     layers = LayerSerializer(
         many=True,
         required=False,
@@ -141,7 +149,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return schedule
 
 
-class ShiftSerializer(serializers.Serializer):
+class ShiftSerializer(StrictSerializer):
     person = PersonSerializer()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
@@ -208,7 +216,7 @@ class ScheduleViewSet(ConfigViewSet):
         return Response(ShiftSerializer(rows, many=True).data)
 
 
-class OverrideSerializer(serializers.ModelSerializer):
+class OverrideSerializer(StrictModelSerializer):
     class Meta:
         model = Override
         fields = ["id", "schedule", "user", "replaces", "start", "end", "created_at"]
@@ -258,7 +266,7 @@ class OverrideViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
         serializer.save()
 
 
-class CalendarFeedSerializer(serializers.ModelSerializer):
+class CalendarFeedSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
 
     class Meta:
@@ -308,6 +316,7 @@ class CalendarFeedViewSet(
         """Make the feed's URL answer 404 from now on."""
         feed = self.get_object()
         self._mine(feed)
+        refuse_body(request)
         CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
@@ -320,4 +329,5 @@ class CalendarFeedViewSet(
         """Revoke the feed and return a new one (a new URL) for the same person or schedule."""
         feed = self.get_object()
         self._mine(feed)
+        refuse_body(request)
         return Response(CalendarFeedSerializer(feed_recreate(feed=feed)).data, status=201)

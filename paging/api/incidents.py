@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.apibase import StrictModelSerializer, StrictSerializer, refuse_body
 from oncall.timezones import INSTANT_HELP, parse_instant
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import (
@@ -27,12 +28,12 @@ from paging.models import (
 DETAIL_ALERTS = 100
 
 
-class ServiceRefSerializer(serializers.Serializer):
+class ServiceRefSerializer(StrictSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(StrictModelSerializer):
     number = serializers.SerializerMethodField()
     service = ServiceRefSerializer(read_only=True)
     acknowledged_by = serializers.StringRelatedField()
@@ -75,7 +76,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         return None if tier is None else tier + 1
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(StrictModelSerializer):
     class Meta:
         model = Alert
         fields = [
@@ -94,7 +95,7 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
 
 
-class TimelineEntrySerializer(serializers.ModelSerializer):
+class TimelineEntrySerializer(StrictModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -171,6 +172,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _act(self, change, refusal: str) -> Response:
         incident = self.get_object()
+        refuse_body(self.request)
         token = getattr(self.request.auth, "name", "")  # request.auth is the ApiToken, if any
         via = f"API token {token}" if token else "API"
         if not change(incident=incident, by=self.request.user, via=via):

@@ -10,7 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from oncall.apibase import ConfigViewSet, OwnOrStaff, cleaned, keep_owner
+from oncall.apibase import (
+    ConfigViewSet,
+    OwnOrStaff,
+    StrictModelSerializer,
+    StrictSerializer,
+    cleaned,
+    keep_owner,
+    refuse_body,
+)
 from paging.channels.base import DeliveryError
 from paging.models import ContactMethod, NotificationRule
 from paging.verification import (
@@ -21,7 +29,7 @@ from paging.verification import (
 )
 
 
-class ContactMethodSerializer(serializers.ModelSerializer):
+class ContactMethodSerializer(StrictModelSerializer):
     class Meta:
         model = ContactMethod
         fields = [
@@ -40,7 +48,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
         return cleaned(self, keep_owner(self, attrs))
 
 
-class NotificationRuleSerializer(serializers.ModelSerializer):
+class NotificationRuleSerializer(StrictModelSerializer):
     class Meta:
         model = NotificationRule
         fields = ["id", "user", "contact_method", "delay"]
@@ -65,7 +73,7 @@ class RuleInUserSerializer(NotificationRuleSerializer):
         fields = ["id", "contact_method", "delay"]
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictModelSerializer):
     name = serializers.CharField(source="__str__", read_only=True)
     contact_methods = MethodInUserSerializer(many=True, read_only=True)
     notification_rules = RuleInUserSerializer(many=True, read_only=True)
@@ -111,7 +119,7 @@ class OwnRowsViewSet(ConfigViewSet):
     filter_fields = {"user": "user_id"}
 
 
-class CodeSerializer(serializers.Serializer):
+class CodeSerializer(StrictSerializer):
     code = serializers.CharField(max_length=12)
 
 
@@ -141,6 +149,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
     def send_verification(self, request: Request, pk: str) -> Response:
         """Send a fresh verification code (SMS, call or e-mail) to the method."""
         method = self.get_object()
+        refuse_body(request)
         try:
             contact_method_verification_send(method=method)
         except DeliveryError as error:
@@ -165,6 +174,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
         if not request.user.is_staff:
             raise PermissionDenied("only staff can mark a contact method verified")
         method = self.get_object()
+        refuse_body(request)
         contact_method_mark_verified(method=method)
         return Response(ContactMethodSerializer(method).data)
 

@@ -8,12 +8,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall.apibase import ConfigViewSet, FieldFilters, RefuseDeleteInUse, cleaned
+from oncall.apibase import (
+    ConfigViewSet,
+    FieldFilters,
+    RefuseDeleteInUse,
+    StrictModelSerializer,
+    cleaned,
+    refuse_body,
+)
 from paging.engine import maintenance_changed
 from paging.models import Integration, IntegrationKind, MaintenanceWindow, Service
 
 
-class MaintenanceWindowSerializer(serializers.ModelSerializer):
+class MaintenanceWindowSerializer(StrictModelSerializer):
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -29,7 +36,7 @@ class WindowInServiceSerializer(MaintenanceWindowSerializer):
         fields = ["id", "starts_at", "ends_at", "reason"]
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(StrictModelSerializer):
     maintenance_windows = WindowInServiceSerializer(many=True, read_only=True)
 
     class Meta:
@@ -87,7 +94,7 @@ class MaintenanceWindowViewSet(ConfigViewSet):
         maintenance_changed(service_id=instance.service_id)
 
 
-class IntegrationSerializer(serializers.ModelSerializer):
+class IntegrationSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="The full URL to paste into the tool.")
     routing_key = serializers.SerializerMethodField()
 
@@ -135,5 +142,6 @@ class IntegrationViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
     def rotate_key(self, request: Request, pk: str) -> Response:
         """Replace the key: the old URL stops working at once."""
         integration = self.get_object()
+        refuse_body(request)
         integration.rotate_key()
         return Response(IntegrationSerializer(integration).data)

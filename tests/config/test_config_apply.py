@@ -307,6 +307,21 @@ def test_every_problem_is_listed_at_once(tmp_path):
     assert "escalation_policies[0].repeat: must be a whole number" in str(raised.value)
 
 
+def test_an_unknown_key_is_refused_naming_its_place_and_the_likely_key(tmp_path):
+    text = EXAMPLE.replace("time_zone: Europe/Berlin", "timezone: Europe/Berlin").replace(
+        "ack_timeout: 5m", "ack_timout: 5m"
+    )
+
+    with pytest.raises(CommandError) as raised:
+        apply(tmp_path, text + "servics: []\n")
+
+    problems = str(raised.value)
+    assert 'users[0].timezone: unknown key; did you mean "time_zone"? expected one of' in problems
+    assert 'tiers[0].ack_timout: unknown key; did you mean "ack_timeout"?' in problems
+    assert 'servics: unknown key; did you mean "services"?' in problems
+    assert not User.objects.exists()
+
+
 def test_duplicate_names_from_admin_get_numbered_on_export_and_round_trip(tmp_path):
     erin = UserFactory(username="erin")
     ContactMethod.objects.create(user=erin, kind="sms", address="+15550100009")
