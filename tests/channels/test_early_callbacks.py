@@ -6,20 +6,23 @@ live server while it holds its answer to the worker, as a real race would have i
 """
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.delivery import notification_deliver
-from paging.engine import sweep
-from paging.models import EarlyCallback, Notification, NotificationRule
+from paging.engine import incident_escalate, sweep
+from paging.models import EarlyCallback, Notification, NotificationRule, TimelineEntry
 from tests.channels.conftest import ALICE_PHONE, page
 from tests.channels.test_bundles_and_limits import escalate_all
 from tests.channels.test_delivery import retry_until_done
 from tests.factories import ServiceFactory
 from tests.fakes.twilio import FakeCall
 from tests.paging.test_escalation_engine import timeline, trigger
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,3 +205,73 @@ def test_kept_report_whose_sid_is_never_recorded_is_deleted_after_a_day(web, twi
         sweep()
     assert EarlyCallback.objects.count() == 0
     assert Notification.objects.get(pk=notification.pk).status == "failed"
+
+
+def in_thread(work) -> tuple[threading.Thread, list]:
+    """Run `work` on its own thread (and database connection); its result lands in the list."""
+    result: list = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def waiting_on_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+def test_delivered_reported_while_the_worker_records_the_sid_ends_delivered(web, twilio, payments):
+    incident = trigger(payments)
+    (pk,) = incident_escalate(incident.pk)
+    with transaction.atomic():
+        # Stall the worker right after it wrote the SID, before it commits (at its timeline entry).
+        table = TimelineEntry._meta.db_table
+        connection.cursor().execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        worker, outcome = in_thread(lambda: notification_deliver(pk))
+        (sms,) = twilio.wait_for_messages(1)
+        wait_until(waiting_on_locks, what="the worker to wait at its timeline entry")
+        callback, answer = in_thread(lambda: twilio.send_status_callback(sms, "delivered")[0])
+        wait_until(
+            lambda: answer or waiting_on_locks() == 2, what="the callback to be answered or wait"
+        )
+    worker.join(10)
+    callback.join(10)
+
+    assert (outcome, answer) == (["sent"], [200])
+    notification = Notification.objects.get()
+    assert (notification.status, notification.provider_id) == ("delivered", sms.sid)
+    assert timeline(incident)[-2:] == ["SMS sent to Alice Adams", "SMS to Alice Adams delivered"]
+
+
+def test_redial_reported_on_before_twilio_answers_ignores_the_first_calls_late_report(
+    web, twilio, payments, alice, alice_voice, settings
+):
+    settings.PAGING_VOICE_REDIALS = 1
+    NotificationRule.objects.create(user=alice, contact_method=alice_voice)
+    incident = page(payments)
+    (first,) = twilio.calls
+    twilio.send_call_status(first, "no-answer")
+    redial = Notification.objects.get()
+    assert redial.status == "pending"
+
+    def reports(second) -> None:
+        twilio.send_call_status(first, "completed", duration=5)  # late, about the first call
+        twilio.send_call_status(second, "completed", duration=42)
+
+    twilio.before_answer(reports)
+    with time_machine.travel(redial.due_at, tick=False):
+        assert notification_deliver(redial.pk) == "sent"
+
+    _, second = twilio.calls
+    redial.refresh_from_db()
+    assert (redial.status, redial.provider_id) == ("delivered", second.sid)
+    completed = [line for line in timeline(incident) if "completed" in line]
+    assert completed == ["Voice call to Alice Adams completed (42 s)"]
