@@ -2,9 +2,14 @@
 
 Only a notification in `sent` moves: a late, repeated or out-of-order callback changes nothing.
 A bundled SMS is one provider message for several notifications; each of them moves.
+
+A callback can outrun the provider's answer to our own send: it then names a SID the worker has
+not recorded yet. Such a callback is kept (`EarlyCallback`) while its notification is still being
+sent, and applied by the worker when it records that SID; Twilio does not reliably call again.
 """
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -13,7 +18,13 @@ from django.utils import timezone
 from paging.actions import timeline_add
 from paging.contacts import phone_sms_stop
 from paging.delivery import next_method_now
-from paging.models import ContactKind, IncidentStatus, Notification, NotificationStatus
+from paging.models import (
+    ContactKind,
+    EarlyCallback,
+    IncidentStatus,
+    Notification,
+    NotificationStatus,
+)
 from paging.queue import deliver_later
 from paging.voice import answered_by_machine, machine_words
 
@@ -24,6 +35,9 @@ SMS_FINAL = {
 }
 CALL_FAILED = {"busy", "no-answer", "failed", "canceled"}
 UNSUBSCRIBED = "21610"
+EARLY_CALLBACK_KEPT = dt.timedelta(days=1)
+
+log = logging.getLogger(__name__)
 
 
 def notification_status_record(
@@ -38,14 +52,79 @@ def notification_status_record(
     """Record a provider's status for message or call `sid`; return whether it was ours.
 
     `answered_by` is a call's AnsweredBy (answering machine detection): voicemail or a fax is
-    no page delivered.
+    no page delivered. A callback on a send whose SID is not recorded yet is kept for then.
     """
-    pks = list(Notification.objects.filter(provider_id=sid).values_list("pk", flat=True))
-    if not sid or notification_id not in pks:
+    if not sid:
         return False
+    pks = _sent_as(sid)
+    if notification_id not in pks:
+        early = EarlyCallback(
+            notification_id=notification_id,
+            sid=sid,
+            status=status[:32],
+            error_code=error_code[:16],
+            seconds=seconds[:16],
+            answered_by=answered_by[:32],
+        )
+        if _kept_early(early):
+            return True
+        pks = _sent_as(sid)  # the worker may have recorded the SID meanwhile
+        if notification_id not in pks:
+            return False
     for pk in pks:
         _record(pk, status, error_code, seconds, answered_by)
     return True
+
+
+def _sent_as(sid: str) -> list[int]:
+    return list(Notification.objects.filter(provider_id=sid).values_list("pk", flat=True))
+
+
+def _in_flight(notification: Notification) -> bool:
+    """Return whether a send of `notification` may be out with its SID not recorded yet."""
+    if notification.status == NotificationStatus.SENDING:
+        return True
+    # Put back after a send whose outcome we never learned: a lookup may yet record its SID.
+    return (
+        notification.status == NotificationStatus.PENDING and notification.unsure_since is not None
+    )
+
+
+@transaction.atomic
+def _kept_early(early: EarlyCallback) -> bool:
+    """Keep a callback on a send whose SID is not recorded yet; return whether it was kept.
+
+    The row lock orders this with the worker's recording of the SID, which updates the same
+    row: either the worker then finds this callback, or this finds the SID recorded.
+    """
+    rows = Notification.objects.select_for_update()
+    notification = rows.filter(pk=early.notification_id).first()
+    if notification is None or not _in_flight(notification) or len(early.sid) > 64:
+        return False
+    early.save()
+    log.info("kept an early status callback for notification %d", notification.pk)
+    return True
+
+
+def early_callbacks_apply(batch: list[Notification], sid: str) -> None:
+    """Apply the callbacks kept for `batch` that name `sid`, in the order they came.
+
+    Call in the transaction that records `sid` on every notification of `batch` (the pages of
+    one send). Kept callbacks naming another SID were about no send of theirs: dropped.
+    """
+    kept = EarlyCallback.objects.filter(notification__in=[n.pk for n in batch])
+    for early in kept.filter(sid=sid).order_by("id"):
+        for notification in batch:
+            _record(
+                notification.pk, early.status, early.error_code, early.seconds, early.answered_by
+            )
+    kept.delete()
+
+
+def early_callbacks_expire(now: dt.datetime) -> int:
+    """Delete kept callbacks whose SID was never recorded within a day; return how many."""
+    old = EarlyCallback.objects.filter(received_at__lt=now - EARLY_CALLBACK_KEPT)
+    return old.delete()[0]
 
 
 @transaction.atomic

@@ -219,21 +219,34 @@ def _send(batch: list[Notification]) -> str:
         return "failed"
     duration = int((time.monotonic() - started) * 1000)
     others = {n.incident_id for n in batch} - {primary.incident_id}
-    for notification in batch:
-        _finish(
-            notification,
-            status=NotificationStatus.SENT,
-            provider_id=provider_id,
-            provider_status=channel.provider_status,
-            duration_ms=duration,
-            error="",
-        )
-        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
-        message = words.format(user=notification.user, kind=notification.get_kind_display())
-        if others:
-            message += f" (one SMS for {len(others) + 1} incidents)"
-        timeline_add(incident=notification.incident, kind="notified", message=message)
+    with transaction.atomic():
+        for notification in batch:
+            _finish(
+                notification,
+                status=NotificationStatus.SENT,
+                provider_id=provider_id,
+                provider_status=channel.provider_status,
+                duration_ms=duration,
+                error="",
+            )
+            words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
+            message = words.format(user=notification.user, kind=notification.get_kind_display())
+            if others:
+                message += f" (one SMS for {len(others) + 1} incidents)"
+            timeline_add(incident=notification.incident, kind="notified", message=message)
+        _early_callbacks_apply(batch, provider_id)
     return "sent"
+
+
+def _early_callbacks_apply(batch: list[Notification], provider_id: str) -> None:
+    """Apply the status callbacks that came before `provider_id` was recorded on `batch`.
+
+    Called in the transaction that recorded it: its row locks keep a callback from being kept
+    for later after this looked (`callbacks._kept_early` takes the same lock).
+    """
+    from paging.callbacks import early_callbacks_apply  # callbacks imports this module
+
+    early_callbacks_apply(batch, provider_id)
 
 
 def _already_sent(batch: list[Notification]) -> bool:
@@ -257,20 +270,22 @@ def _already_sent(batch: list[Notification]) -> bool:
     if provider_id is None:
         _not_sent(batch)
         return False
-    for notification in batch:
-        _finish(
-            notification,
-            status=NotificationStatus.SENT,
-            provider_id=provider_id,
-            provider_status=channel.provider_status,
-            unsure_since=None,
-            error="",
-        )
-        message = (
-            f"{_what(notification)} was already sent before a worker stopped or lost the answer; "
-            "not sent again"
-        )
-        timeline_add(incident=notification.incident, kind="notified", message=message)
+    with transaction.atomic():
+        for notification in batch:
+            _finish(
+                notification,
+                status=NotificationStatus.SENT,
+                provider_id=provider_id,
+                provider_status=channel.provider_status,
+                unsure_since=None,
+                error="",
+            )
+            message = (
+                f"{_what(notification)} was already sent before a worker stopped or lost the "
+                "answer; not sent again"
+            )
+            timeline_add(incident=notification.incident, kind="notified", message=message)
+        _early_callbacks_apply(batch, provider_id)
     return True
 
 

@@ -23,6 +23,7 @@ from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
 from oncall.routing import channel_queue
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
+from paging.callbacks import early_callbacks_expire
 from paging.contacts import unusable_reason
 from paging.delivery import notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
@@ -420,6 +421,7 @@ def sweep() -> dict[str, int]:
         "ack_expired": _ack_expired(now),
         "auto_resolved": _auto_resolved(now),
     }
+    early_callbacks_expire(now)  # housekeeping, not lost work: no count
     if any(counts.values()):
         log.info("sweep: %s", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
     return counts

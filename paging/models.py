@@ -559,3 +559,29 @@ class PhoneLimit(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+class EarlyCallback(models.Model):
+    """A provider status callback that came before its send's SID was recorded, kept for then.
+
+    Twilio may report on a message or call before our worker hears back its SID: those reports
+    wait here, under a row lock on the notification, and the worker applies the ones naming the
+    SID it records, in the order they came (`callbacks.early_callbacks_apply`). A table rather
+    than fields on the notification: one send can be reported on several times before that
+    (sent then delivered; ringing, in-progress, completed), and the race is rare, so notification
+    rows stay as they are. The sweeper deletes the ones whose SID never got recorded.
+    """
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+")
+    sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=32)
+    error_code = models.CharField(max_length=16, blank=True)
+    seconds = models.CharField(max_length=16, blank=True)
+    answered_by = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} for notification {self.notification_id}"

@@ -8,7 +8,8 @@ callbacks, signed with the account's auth token; answering a call by fetching it
 pressing a key on its `<Gather>`. `fail_next` injects errors (a 500, a 21211) or a request that
 never answers (`hang=True`, a client timeout); with `accept=True` the message or call is recorded
 first, so Twilio has it but the client never learns so. `lists=True` aims the failure at list
-requests instead.
+requests instead. `before_answer` lets a test play Twilio's status callbacks before the create
+request is answered (they can outrun it).
 
 Webhooks go over real HTTP by default; `poster` lets a test route them through another transport
 (Django's test client) while keeping Twilio's signature over the full public URL.
@@ -353,6 +354,7 @@ class FakeTwilio:
         self._failures: deque[_Failure] = deque()
         self._list_failures: deque[_Failure] = deque()
         self._lists: list[tuple[str, dict[str, str]]] = []
+        self._before_answer: deque[Callable[[FakeMessage | FakeCall], object]] = deque()
         self._hanging = 0
         self._release = threading.Event()
         self.poster: Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]] | None = None
@@ -472,6 +474,15 @@ class FakeTwilio:
             held = HTTP_TIMEOUT if hang is True else float(hang)
             queue.extend([_Failure(status, code, message, held, accept)] * times)
 
+    def before_answer(self, action: Callable[[FakeMessage | FakeCall], object]) -> None:
+        """Run `action` on the next message or call created, before answering its request.
+
+        Twilio has it by then and may already report on it: `action` can play a status
+        callback that reaches our webhooks before our client hears the SID.
+        """
+        with self._changed:
+            self._before_answer.append(action)
+
     def release(self) -> None:
         """Let hanging requests go (they hang up without an answer)."""
         self._release.set()
@@ -487,6 +498,7 @@ class FakeTwilio:
             self._failures.clear()
             self._list_failures.clear()
             self._lists.clear()
+            self._before_answer.clear()
             self._changed.notify_all()
 
     # Playing Twilio towards our webhooks
@@ -604,11 +616,21 @@ class FakeTwilio:
         with self._changed:
             failure = self._failures.popleft() if self._failures else None
         if failure is not None and failure.accept:
-            self._record(kind, params)
+            self._accepted(kind, params)
         self._fail(failure)
-        if kind == "Messages":
-            return 201, _message_resource(self._record_message(params))
-        return 201, _call_resource(self._record_call(params))
+        record = self._accepted(kind, params)
+        if isinstance(record, FakeMessage):
+            return 201, _message_resource(record)
+        return 201, _call_resource(record)
+
+    def _accepted(self, kind: str, params: dict[str, str]) -> FakeMessage | FakeCall:
+        """Record a message or call; run the action `before_answer` queued for it, if any."""
+        record = self._record(kind, params)
+        with self._changed:
+            action = self._before_answer.popleft() if self._before_answer else None
+        if action is not None:
+            action(record)
+        return record
 
     def _record(self, kind: str, params: dict[str, str]) -> FakeMessage | FakeCall:
         if kind == "Messages":

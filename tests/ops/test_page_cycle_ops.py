@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import ApiToken
 from oncall.routing import QUEUE_NAMES
-from paging.models import Incident
+from paging.models import Incident, Notification
 from schedules.models import CalendarFeed
 from tests.conftest import require_services
 from tests.e2e.conftest import _database_url
@@ -65,6 +65,11 @@ def page_cycle(cluster, twilio, payments) -> tuple[Incident, dict]:
     incident = Incident.objects.get(pk=json.loads(body)["incidents"][0])
     (page,) = twilio.wait_for_messages(1, to="+15550100001", timeout=30)
     assert twilio.send_status_callback(page, "delivered")[0] == 200
+    # It may reach the web before the worker heard the SID back: recorded all the same.
+    wait_until(
+        lambda: Notification.objects.filter(incident=incident, status="delivered").exists(),
+        what="the delivery report to be recorded",
+    )
     status, answer = twilio.send_inbound_sms(
         f"{cluster.url}/twilio/sms/", from_="+15550100001", to=page.from_, body="1A"
     )
