@@ -37,9 +37,11 @@ def _previous(path: Path) -> list[dict]:
 def main(selected: list[str]) -> None:
     from bench import stack  # noqa: F401 - fail early if psycopg or the layout is missing
 
+    every = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))
+    names = [f"bench_{n}" for n in every if not selected or any(s in n for s in selected)]
+    if not names:
+        sys.exit(f"usage: bench/run.py [NAME ...]; no benchmark matches; names: {' '.join(every)}")
     _setup_django()
-    names = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
-    names = [n for n in names if not selected or any(s in n for s in selected)]
     results = []
     for name in names:
         print(f"running {name} ...", flush=True)
