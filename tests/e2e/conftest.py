@@ -14,7 +14,25 @@ from tests.conftest import TWILIO_FROM, require_services
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 _worker_log: list[Path] = []
+_worker: list[subprocess.Popen] = []
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Stop the worker as soon as the run leaves the end-to-end tests.
+
+    Tests elsewhere publish tasks to the same broker and run them themselves; a worker still
+    consuming would take their work first (seen as "skipped" deliveries when this directory ran
+    before tests/channels).
+    """
+    if _worker and (nextitem is None or not nextitem.path.is_relative_to(HERE)):
+        _stop(_worker.pop())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -51,7 +69,7 @@ def _worker_env(public_url: str, fake) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, live_server, fake_twilio, tmp_path_factory):
-    """Start `celery worker` as its own process; yield it; stop it at the end of the session."""
+    """Start `celery worker` as its own process; yield it; stop it when the run leaves here."""
     require_services()
     current_app.control.purge()  # messages other tests left for ids that no longer exist
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
@@ -69,14 +87,18 @@ def celery_worker_process(django_db_setup, live_server, fake_twilio, tmp_path_fa
             what="the Celery worker to answer a ping",
         )
         assert worker.poll() is None, log_path.read_text()
+        _worker[:] = [worker]
         yield worker
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        if _worker:
+            _stop(_worker.pop())
 
 
 @pytest.fixture
 def e2e(celery_worker_process, live_server, twilio, settings, transactional_db):
     """Web (live server) and worker (process) both talking to the fake Twilio."""
+    assert celery_worker_process.poll() is None, (
+        "the worker stopped when the run left tests/e2e: keep the end-to-end tests together"
+    )
     settings.PUBLIC_URL = live_server.url
     return live_server
