@@ -203,6 +203,14 @@ def disrupt(cluster: Cluster, kill: str, log: list[str]) -> None:
     log.append("restarted Redis")
 
 
+def _spread(values: list[float]) -> str:
+    """p50, p99 and max of sorted `values`, as one line."""
+    if not values:
+        return "none"
+    pick = [values[int(q * (len(values) - 1))] for q in (0.5, 0.99)] + [values[-1]]
+    return "p50 {:.2f}, p99 {:.2f}, max {:.2f}".format(*pick)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=240, help="distinct alerts to send")
@@ -216,6 +224,9 @@ def main() -> int:
         default="core",
         help="the pool whose worker is SIGKILLed; 'phone' can crash mid-send, and the page it "
         "was sending is sent again when the sweeper revives it (at least once, never lost)",
+    )
+    parser.add_argument(
+        "--calm", action="store_true", help="no disruptions: the same load, for comparison"
     )
     args = parser.parse_args()
 
@@ -264,7 +275,10 @@ def main() -> int:
             supervisor = threading.Thread(target=supervise, daemon=True)
             supervisor.start()
             plan = requests_for(services, args.alerts)
-            chaos = threading.Thread(target=disrupt, args=(cluster, args.kill, events))
+            chaos = threading.Thread(
+                target=(lambda *a: None) if args.calm else disrupt,
+                args=(cluster, args.kill, events),
+            )
             started = time.monotonic()
             chaos.start()
             statuses = send_load(webs, plan, args.clients, args.pace)
@@ -290,6 +304,12 @@ def main() -> int:
             supervisor.join()
 
     messages = [m for m in twilio.messages if PAGE.match(m.body)]
+    opened = dict(Incident.objects.values_list("pk", "created_at"))
+    waits = sorted(
+        (m.created - opened[int(PAGE.match(m.body).group(1))]).total_seconds()
+        for m in messages
+        if int(PAGE.match(m.body).group(1)) in opened
+    )
     others = [m.body for m in twilio.messages if not PAGE.match(m.body)]
     delivered = Counter((m.to, PAGE.match(m.body).group(1)) for m in messages)
     paged = Counter(incident for _, incident in delivered)
@@ -303,6 +323,7 @@ def main() -> int:
         "pages expected": expected,
         "pages delivered": len(messages),
         "other SMS": others[:3] + ([f"... {len(others) - 3} more"] if len(others) > 3 else []),
+        "incident → page (s)": _spread(waits),
         "duplicates": duplicates,
         "lost": lost,
         "load seconds": round(load_seconds, 1),
