@@ -305,11 +305,8 @@ def main() -> int:
 
     messages = [m for m in twilio.messages if PAGE.match(m.body)]
     opened = dict(Incident.objects.values_list("pk", "created_at"))
-    waits = sorted(
-        (m.created - opened[int(PAGE.match(m.body).group(1))]).total_seconds()
-        for m in messages
-        if int(PAGE.match(m.body).group(1)) in opened
-    )
+    paged_at = [(int(PAGE.match(m.body).group(1)), m.created) for m in messages]
+    waits = sorted((at - opened[pk]).total_seconds() for pk, at in paged_at if pk in opened)
     others = [m.body for m in twilio.messages if not PAGE.match(m.body)]
     delivered = Counter((m.to, PAGE.match(m.body).group(1)) for m in messages)
     paged = Counter(incident for _, incident in delivered)

@@ -146,37 +146,31 @@ def _record(pk: int, status: str, error_code: str, seconds: str, answered_by: st
     notification.save()
 
 
-def _what(notification: Notification) -> str:
-    return f"{notification.get_kind_display()} to {notification.user}"
-
-
 def _message_status(notification: Notification, status: str, error_code: str) -> None:
     new = SMS_FINAL.get(status)
     if new is None:
         return  # queued, sending, sent: the row already says sent
     notification.status = new
     if new == NotificationStatus.DELIVERED:
-        message = f"{_what(notification)} delivered"
+        message = f"{notification.what} delivered"
         timeline_add(incident=notification.incident, kind="delivered", message=message)
         return
     if error_code == UNSUBSCRIBED:
         phone_sms_stop(phone=notification.address)
     notification.error = f"Twilio error {error_code}" if error_code else status
-    why = f"{_what(notification)} {status}" + (
-        f" (Twilio error {error_code})" if error_code else ""
-    )
+    why = f"{notification.what} {status}" + (f" (Twilio error {error_code})" if error_code else "")
     next_method_now(notification, why)
 
 
 def _call_status(notification: Notification, status: str, seconds: str) -> None:
     incident = notification.incident
     if status == "in-progress":
-        message = f"{_what(notification)} answered"
+        message = f"{notification.what} answered"
         timeline_add(incident=incident, kind="answered", message=message)
     elif status == "completed":
         notification.status = NotificationStatus.DELIVERED
         length = f" ({seconds} s)" if seconds.isdigit() else ""
-        message = f"{_what(notification)} completed{length}"
+        message = f"{notification.what} completed{length}"
         timeline_add(incident=incident, kind="delivered", message=message)
     elif status in CALL_FAILED:
         _call_failed(notification, status)
@@ -190,7 +184,7 @@ def _call_machine(notification: Notification, answered_by: str) -> None:
 
 def _call_failed(notification: Notification, status: str) -> None:
     """Call again if settings allow and the incident still needs it; else fall over."""
-    why = f"{_what(notification)} {status}"
+    why = f"{notification.what} {status}"
     notification.error = status
     if (
         notification.redials < settings.PAGING_VOICE_REDIALS

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from paging.actions import timeline_add
 from paging.bundles import bundle_claim, bundle_code, bundle_items, bundle_mates_claim
-from paging.channels import DeliveryError, channel_for
+from paging.channels import Channel, DeliveryError, channel_for
 from paging.channels.email import email_subject
 from paging.channels.twilio_client import UNSUBSCRIBED
 from paging.contacts import phone_sms_stop, sms_stopped
@@ -106,10 +107,6 @@ def _finish(notification: Notification, **fields: object) -> None:
     notification.save(update_fields=list(fields))
 
 
-def _what(notification: Notification) -> str:
-    return f"{notification.get_kind_display()} to {notification.user}"
-
-
 def next_method_now(notification: Notification, why: str) -> None:
     """After a failed page, send the person's next pending contact method at once; say so."""
     now = timezone.now()
@@ -135,7 +132,7 @@ def next_method_now(notification: Notification, why: str) -> None:
         return
     Notification.objects.filter(pk=later.pk, status=NotificationStatus.PENDING).update(due_at=now)
     deliver_later(later, on_commit=True)
-    note = f"; {_what(later)} goes out now instead of at {later.due_at:%H:%M:%S} UTC"
+    note = f"; {later.what} goes out now instead of at {later.due_at:%H:%M:%S} UTC"
     timeline_add(incident=incident, kind="failed", message=why + note)
 
 
@@ -158,7 +155,7 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
         deliver_later(notification, eta=retry_at)
         return
     _finish(notification, status=NotificationStatus.FAILED, error=str(error))
-    next_method_now(notification, f"{_what(notification)} failed: {error}")
+    next_method_now(notification, f"{notification.what} failed: {error}")
 
 
 def _defer(notification: Notification, until: dt.datetime) -> None:
@@ -173,7 +170,7 @@ def _defer(notification: Notification, until: dt.datetime) -> None:
     if until - timezone.now() > dt.timedelta(minutes=1):
         hourly = settings.PAGING_SMS_MAX_PER_HOUR
         message = (
-            f"{_what(notification)} held back until {until:%H:%M:%S} UTC: "
+            f"{notification.what} held back until {until:%H:%M:%S} UTC: "
             f"at most {hourly} SMS an hour to one number"
         )
         timeline_add(incident=notification.incident, kind="held", message=message)
@@ -219,6 +216,31 @@ def _send(batch: list[Notification]) -> str:
         return "failed"
     duration = int((time.monotonic() - started) * 1000)
     others = {n.incident_id for n in batch} - {primary.incident_id}
+
+    def sent(notification: Notification) -> str:
+        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
+        message = words.format(user=notification.user, kind=notification.get_kind_display())
+        return message + (f" (one SMS for {len(others) + 1} incidents)" if others else "")
+
+    _record_sent(batch, channel, provider_id, sent, duration_ms=duration)
+    return "sent"
+
+
+def _record_sent(
+    batch: list[Notification],
+    channel: Channel,
+    provider_id: str,
+    message: Callable[[Notification], str],
+    **fields: object,
+) -> None:
+    """Record `provider_id` as sent on every page of `batch`, each with `message(page)` on its
+    incident's timeline; then apply the status callbacks that came before it was recorded.
+
+    One transaction: its row locks keep a callback from being kept for later after the kept
+    ones were looked at (`callbacks._kept_early` takes the same lock).
+    """
+    from paging.callbacks import early_callbacks_apply  # callbacks imports this module
+
     with transaction.atomic():
         for notification in batch:
             _finish(
@@ -226,27 +248,13 @@ def _send(batch: list[Notification]) -> str:
                 status=NotificationStatus.SENT,
                 provider_id=provider_id,
                 provider_status=channel.provider_status,
-                duration_ms=duration,
                 error="",
+                **fields,
             )
-            words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
-            message = words.format(user=notification.user, kind=notification.get_kind_display())
-            if others:
-                message += f" (one SMS for {len(others) + 1} incidents)"
-            timeline_add(incident=notification.incident, kind="notified", message=message)
-        _early_callbacks_apply(batch, provider_id)
-    return "sent"
-
-
-def _early_callbacks_apply(batch: list[Notification], provider_id: str) -> None:
-    """Apply the status callbacks that came before `provider_id` was recorded on `batch`.
-
-    Called in the transaction that recorded it: its row locks keep a callback from being kept
-    for later after this looked (`callbacks._kept_early` takes the same lock).
-    """
-    from paging.callbacks import early_callbacks_apply  # callbacks imports this module
-
-    early_callbacks_apply(batch, provider_id)
+            timeline_add(
+                incident=notification.incident, kind="notified", message=message(notification)
+            )
+        early_callbacks_apply(batch, provider_id)
 
 
 def _already_sent(batch: list[Notification]) -> bool:
@@ -262,7 +270,7 @@ def _already_sent(batch: list[Notification]) -> bool:
         # A duplicate page is better than a lost one.
         for notification in batch:
             message = (
-                f"Could not ask whether {_what(notification)} went out before ({error}); "
+                f"Could not ask whether {notification.what} went out before ({error}); "
                 "sending it again"
             )
             timeline_add(incident=notification.incident, kind="resent", message=message)
@@ -270,22 +278,15 @@ def _already_sent(batch: list[Notification]) -> bool:
     if provider_id is None:
         _not_sent(batch)
         return False
-    with transaction.atomic():
-        for notification in batch:
-            _finish(
-                notification,
-                status=NotificationStatus.SENT,
-                provider_id=provider_id,
-                provider_status=channel.provider_status,
-                unsure_since=None,
-                error="",
-            )
-            message = (
-                f"{_what(notification)} was already sent before a worker stopped or lost the "
-                "answer; not sent again"
-            )
-            timeline_add(incident=notification.incident, kind="notified", message=message)
-        _early_callbacks_apply(batch, provider_id)
+    _record_sent(
+        batch,
+        channel,
+        provider_id,
+        lambda n: (
+            f"{n.what} was already sent before a worker stopped or lost the answer; not sent again"
+        ),
+        unsure_since=None,
+    )
     return True
 
 

@@ -21,7 +21,6 @@ from accounts.models import User
 from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
-from oncall.routing import channel_queue
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.callbacks import early_callbacks_expire
 from paging.contacts import unusable_reason
@@ -39,7 +38,7 @@ from paging.models import (
     NotificationStatus,
     Service,
 )
-from paging.queue import deliver_later, enqueue, enqueue_on_commit
+from paging.queue import deliver_later, enqueue_on_commit
 from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
@@ -398,12 +397,12 @@ def _late(now: dt.datetime) -> int:
     late = Notification.objects.filter(
         status=NotificationStatus.PENDING, due_at__lte=now - SWEEP_GRACE
     )
-    rows = list(late.order_by("due_at").values_list("pk", "kind")[:SWEEP_BATCH])
+    rows = list(late.order_by("due_at").only("pk", "kind")[:SWEEP_BATCH])
     # E-mail goes back to its queue: a slow SMTP server must not stall the sweep of phone pages.
-    for pk, kind in rows:
-        if kind == ContactKind.EMAIL:
-            enqueue("paging.deliver", pk, queue=channel_queue(kind))
-    phone = [pk for pk, kind in rows if kind != ContactKind.EMAIL]
+    for row in rows:
+        if row.kind == ContactKind.EMAIL:
+            deliver_later(row)
+    phone = [row.pk for row in rows if row.kind != ContactKind.EMAIL]
     return sum(notification_deliver(pk) != "skipped" for pk in phone)
 
 

@@ -44,6 +44,6 @@ def notification_hold(notification: Notification, now: dt.datetime) -> dt.dateti
     notification.held_until = until
     notification.save(update_fields=["status", "due_at", "attempts", "held_until"])
     deliver_later(notification, eta=until)
-    what = f"{notification.get_kind_display()} to {notification.user}"
-    timeline_add(incident=notification.incident, kind="held", message=f"{what} {HELD} until {when}")
+    message = f"{notification.what} {HELD} until {when}"
+    timeline_add(incident=notification.incident, kind="held", message=message)
     return until

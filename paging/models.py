@@ -471,7 +471,12 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.user} for #{self.incident_id}"
+        return f"{self.what} for #{self.incident_id}"
+
+    @property
+    def what(self) -> str:
+        """How timelines name this page: "SMS to Alice Adams"."""
+        return f"{self.get_kind_display()} to {self.user}"
 
 
 class ReplyCode(models.Model):

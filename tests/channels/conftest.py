@@ -1,5 +1,6 @@
 """Channel fixtures: Twilio's webhooks through Django's test client, a real SMTP server."""
 
+import datetime as dt
 import email
 import threading
 from email.message import Message
@@ -10,6 +11,7 @@ from aiosmtpd.controller import Controller
 
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
+from paging.models import NotificationRule
 from tests.conftest import TWILIO_FROM
 from tests.factories import ContactMethodFactory
 from tests.ops.cluster import free_port
@@ -57,6 +59,16 @@ def page(service, summary: str = "Disk full on db1"):
 @pytest.fixture
 def alice_voice(alice):
     return ContactMethodFactory(user=alice, kind="voice", address=ALICE_PHONE, name="phone")
+
+
+@pytest.fixture
+def sms_then_call(alice, alice_voice):
+    """Alice's rules: SMS at once, a call five minutes later."""
+    sms = alice.contact_methods.get(kind="sms")
+    NotificationRule.objects.create(user=alice, contact_method=sms)
+    NotificationRule.objects.create(
+        user=alice, contact_method=alice_voice, delay=dt.timedelta(minutes=5)
+    )
 
 
 @pytest.fixture

@@ -7,21 +7,11 @@ import time_machine
 from django.utils import timezone
 
 from paging.delivery import notification_deliver
-from paging.models import Incident, Notification, NotificationRule
+from paging.models import Incident, Notification
 from tests.channels.conftest import ALICE_PHONE, page
 from tests.paging.test_escalation_engine import timeline
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sms_then_call(alice, alice_voice):
-    """Alice's rules: SMS at once, a call five minutes later."""
-    sms = alice.contact_methods.get(kind="sms")
-    NotificationRule.objects.create(user=alice, contact_method=sms)
-    NotificationRule.objects.create(
-        user=alice, contact_method=alice_voice, delay=dt.timedelta(minutes=5)
-    )
 
 
 def retry_until_done(notification: Notification) -> list[str]:

@@ -52,16 +52,6 @@ def reported_before_answer(twilio, *statuses: str, **extra: object) -> list[int]
     return answers
 
 
-@pytest.fixture
-def sms_then_call(alice, alice_voice):
-    """Alice's rules: SMS at once, a call five minutes later."""
-    sms = alice.contact_methods.get(kind="sms")
-    NotificationRule.objects.create(user=alice, contact_method=sms)
-    NotificationRule.objects.create(
-        user=alice, contact_method=alice_voice, delay=dt.timedelta(minutes=5)
-    )
-
-
 def test_delivered_reported_before_twilio_answers_ends_delivered(web, twilio, payments):
     answers = reported_before_answer(twilio, "delivered")
 
