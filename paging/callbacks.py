@@ -112,13 +112,17 @@ def early_callbacks_apply(batch: list[Notification], sid: str) -> None:
     Call in the transaction that records `sid` on every notification of `batch` (the pages of
     one send). Kept callbacks naming another SID were about no send of theirs: dropped.
     """
-    kept = EarlyCallback.objects.filter(notification__in=[n.pk for n in batch])
-    for early in kept.filter(sid=sid).order_by("id"):
+    kept = list(EarlyCallback.objects.filter(notification__in=[n.pk for n in batch]))
+    if not kept:
+        return  # the usual case: one query on every send, nothing to apply or delete
+    for early in kept:  # in the order they came (the model's ordering)
+        if early.sid != sid:
+            continue
         for notification in batch:
             _record(
                 notification.pk, early.status, early.error_code, early.seconds, early.answered_by
             )
-    kept.delete()
+    EarlyCallback.objects.filter(pk__in=[early.pk for early in kept]).delete()
 
 
 def early_callbacks_expire(now: dt.datetime) -> int:
