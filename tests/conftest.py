@@ -24,13 +24,13 @@ def _redis_reachable(url: str) -> bool:
         return False
 
 
-def require_services() -> None:
+def require_services(*, redis: bool = True) -> None:
     """Fail under CI=true, skip elsewhere, when PostgreSQL or Redis is not what the test uses."""
     missing = []
     if connection.vendor != "postgresql":
         missing.append("PostgreSQL (set DATABASE_URL=postgres://...)")
     redis_url = os.environ.get("REDIS_URL", "")
-    if not redis_url or not _redis_reachable(redis_url):
+    if redis and (not redis_url or not _redis_reachable(redis_url)):
         missing.append("Redis (set REDIS_URL=redis://...)")
     if not missing:
         return
@@ -38,6 +38,15 @@ def require_services() -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or, under CI, fail) a marked test before any of its fixtures reads a service."""
+    if item.get_closest_marker("e2e"):
+        require_services()
+    elif item.get_closest_marker("postgresql"):
+        require_services(redis=False)
 
 
 def client_for(user) -> APIClient:

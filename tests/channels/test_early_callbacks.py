@@ -218,6 +218,7 @@ def waiting_on_locks() -> int:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.postgresql  # stalls the worker with LOCK TABLE and watches pg_locks
 def test_delivered_reported_while_the_worker_records_the_sid_ends_delivered(web, twilio, payments):
     incident = trigger(payments)
     (pk,) = incident_escalate(incident.pk)
