@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: install
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
-	$(RUN_ENV) $(PY) manage.py demo
-	$(RUN_ENV) $(PY) manage.py runall
+	$(RUN_ENV) $(VENV)/bin/oncall migrate --noinput
+	$(RUN_ENV) $(VENV)/bin/oncall demo
+	$(RUN_ENV) $(VENV)/bin/oncall runall
 
 test: install
 	$(PY) -m pytest

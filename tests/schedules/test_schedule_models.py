@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -155,3 +156,38 @@ def test_schedule_page_previews_who_is_on_call(client, rota, alice):
 
     assert "On call now: Alice Adams" in page
     assert "(times in Europe/Berlin)" in page
+
+
+def test_oncall_now_prints_the_end_of_a_weekly_shift_days_away(alice, bob):
+    schedule = Schedule.objects.create(name="Primary on-call", time_zone="America/New_York")
+    layer = Layer.objects.create(
+        schedule=schedule, shift_unit="weeks", handoff_date=dt.date(2026, 1, 5)
+    )
+    LayerMember.objects.create(layer=layer, user=alice, position=0)
+    LayerMember.objects.create(layer=layer, user=bob, position=1)
+    out = io.StringIO()
+
+    # Thursday evening in Berlin; the weekly handoff is Monday 09:00 in New York.
+    call_command("oncall_now", "--at", "2026-12-24T22:00:00+01:00", stdout=out)
+
+    assert out.getvalue() == "Primary on-call: Alice Adams (until 2026-12-28 15:00 UTC+01:00)\n"
+
+
+def test_oncall_now_speaks_the_schedules_zone_without_at(alice, bob):
+    schedule = Schedule.objects.create(name="Primary on-call", time_zone="America/New_York")
+    layer = Layer.objects.create(
+        schedule=schedule, shift_unit="weeks", handoff_date=dt.date(2026, 1, 5)
+    )
+    LayerMember.objects.create(layer=layer, user=alice, position=0)
+    LayerMember.objects.create(layer=layer, user=bob, position=1)
+    out = io.StringIO()
+
+    with time_machine.travel(dt.datetime(2026, 12, 24, 21, tzinfo=dt.UTC), tick=False):
+        call_command("oncall_now", stdout=out)
+
+    assert out.getvalue() == "Primary on-call: Alice Adams (until 2026-12-28 09:00 EST)\n"
+
+
+def test_oncall_now_names_the_schedules_there_are(rota):
+    with pytest.raises(CommandError, match="there are: 'Primary'"):
+        call_command("oncall_now", "--schedule", "Secondary")
