@@ -158,13 +158,19 @@ def test_schedule_page_previews_who_is_on_call(client, rota, alice):
     assert "(times in Europe/Berlin)" in page
 
 
-def test_oncall_now_prints_the_end_of_a_weekly_shift_days_away(alice, bob):
+@pytest.fixture
+def weekly(alice, bob):
+    """Alice, then Bob, a week each from Monday 09:00 in New York."""
     schedule = Schedule.objects.create(name="Primary on-call", time_zone="America/New_York")
     layer = Layer.objects.create(
         schedule=schedule, shift_unit="weeks", handoff_date=dt.date(2026, 1, 5)
     )
     LayerMember.objects.create(layer=layer, user=alice, position=0)
     LayerMember.objects.create(layer=layer, user=bob, position=1)
+    return schedule
+
+
+def test_oncall_now_prints_the_end_of_a_weekly_shift_days_away(weekly):
     out = io.StringIO()
 
     # Thursday evening in Berlin; the weekly handoff is Monday 09:00 in New York.
@@ -173,13 +179,7 @@ def test_oncall_now_prints_the_end_of_a_weekly_shift_days_away(alice, bob):
     assert out.getvalue() == "Primary on-call: Alice Adams (until 2026-12-28 15:00 UTC+01:00)\n"
 
 
-def test_oncall_now_speaks_the_schedules_zone_without_at(alice, bob):
-    schedule = Schedule.objects.create(name="Primary on-call", time_zone="America/New_York")
-    layer = Layer.objects.create(
-        schedule=schedule, shift_unit="weeks", handoff_date=dt.date(2026, 1, 5)
-    )
-    LayerMember.objects.create(layer=layer, user=alice, position=0)
-    LayerMember.objects.create(layer=layer, user=bob, position=1)
+def test_oncall_now_speaks_the_schedules_zone_without_at(weekly):
     out = io.StringIO()
 
     with time_machine.travel(dt.datetime(2026, 12, 24, 21, tzinfo=dt.UTC), tick=False):
