@@ -482,8 +482,9 @@ class Notification(models.Model):
 class ReplyCode(models.Model):
     """The number a person replies with by SMS (`4A`) to act on one incident.
 
-    Per phone number, the smallest code not held by another open incident; released when the
-    incident resolves, so codes stay short.
+    Per phone number, the smallest code not held by another incident; an incident holds its
+    code while open and for `PAGING_REPLY_CODE_QUARANTINE` after it resolves (`reply_codes.py`),
+    so codes stay short and a late reply never reaches a newer incident.
     """
 
     phone = models.CharField(max_length=32)

@@ -114,6 +114,9 @@ def _bundle_act(phone: str, user: User, verb: str, code: int) -> str:
     if verb != "ack":
         return f"A bundle code only acknowledges: reply {code}A."
     incidents = list(bundle.incidents.select_related("service").order_by("pk"))
+    if incidents and all(i.status == IncidentStatus.RESOLVED for i in incidents):
+        numbers = ", ".join(f"#{i.pk}" for i in incidents)
+        return f"Nothing changed: {numbers} of bundle {code} are already resolved."
     done = [i for i in incidents if incident_acknowledge(incident=i, by=user, via=VIA)]
     if not done:
         return f"Nothing changed: no incident of bundle {code} is still unacknowledged."

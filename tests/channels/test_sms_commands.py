@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from paging.actions import incident_resolve
 from paging.models import Incident, Notification
 from paging.replies import HELP
 from tests.channels.conftest import ALICE_PHONE, BOB_PHONE, page, sms_reply
@@ -93,14 +94,43 @@ def test_already_acknowledged_gets_a_helpful_answer_and_changes_nothing(webhooks
     assert timeline(incident).count("Acknowledged by Alice Adams via SMS") == 1
 
 
-def test_resolved_incident_code_is_unknown_and_changes_nothing(webhooks, payments):
+def test_reply_naming_a_resolved_incident_says_so_and_changes_nothing(webhooks, payments):
     incident = page(payments)
     sms_reply(webhooks, "1r")
+    before = timeline(incident)
 
     _, answer = sms_reply(webhooks, "1a")
 
-    assert "No open incident has code 1 for this number" in answer
+    assert f"Nothing changed: #{incident.pk} payments is already resolved." in answer
     assert status_of(incident) == "resolved"
+    assert timeline(incident) == before
+
+
+def test_late_reply_to_resolved_incident_leaves_newer_incident_open(webhooks, payments):
+    older = page(payments, "older")
+    incident_resolve(incident=older, by=None, via="Alertmanager")
+    newer = page(payments, "newer")
+
+    _, answer = sms_reply(webhooks, "1R")  # meant for the older page, read late
+
+    assert f"Nothing changed: #{older.pk} payments is already resolved." in answer
+    assert status_of(newer) == "triggered"
+    assert webhooks.messages[-1].body.endswith("reply 2A ack, 2R resolve")
+
+
+def test_reply_code_is_given_again_only_after_the_quarantine(webhooks, payments, settings):
+    settings.PAGING_REPLY_CODE_QUARANTINE = dt.timedelta(hours=24)
+    first = page(payments, "first")
+    incident_resolve(incident=first, by=None, via="test")
+    resolved_at = timezone.now()
+
+    with time_machine.travel(resolved_at + dt.timedelta(hours=23, minutes=59), tick=False):
+        page(payments, "within the quarantine")
+    with time_machine.travel(resolved_at + dt.timedelta(hours=24, seconds=1), tick=False):
+        page(payments, "after it")
+
+    codes = [m.body.rsplit("reply ", 1)[1].split("A")[0] for m in webhooks.messages]
+    assert codes == ["1", "2", "1"]
 
 
 def test_unknown_code_lists_the_open_ones(webhooks, payments):

@@ -89,7 +89,7 @@ def test_unknown_text_gets_help(client, twilio, paged):
     assert "Not understood" in response.content.decode()
 
 
-def test_each_open_incident_gets_its_own_code_and_codes_are_reused(twilio, alice):
+def test_each_open_incident_gets_its_own_code_and_a_closed_ones_code_is_kept(twilio, alice):
     service = ServiceFactory(escalation_policy__levels=[[alice]])
 
     def page(summary):
@@ -103,7 +103,7 @@ def test_each_open_incident_gets_its_own_code_and_codes_are_reused(twilio, alice
     page("three")
 
     codes = [m.body.split("reply ")[1].split("A")[0] for m in twilio.messages]
-    assert codes == ["1", "2", "1"]
+    assert codes == ["1", "2", "3"]
 
 
 def test_status_callback_records_delivery(client, twilio, paged):
