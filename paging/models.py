@@ -501,6 +501,22 @@ class ReplyCode(models.Model):
         return f"{self.code} for #{self.incident_id}"
 
 
+class InboundMessage(models.Model):
+    """An inbound SMS we acted on, by Twilio's MessageSid, with the answer we gave.
+
+    Twilio may deliver one message more than once: the unique SID lets only the first delivery
+    act (a repeat arriving while the first is handled waits for it), and a repeat gets the same
+    answer. Kept for `PAGING_REPLY_CODE_QUARANTINE`, as long as a code it names is kept.
+    """
+
+    sid = models.CharField(max_length=64, unique=True)
+    answer = models.TextField(blank=True, help_text="Empty: no answer was sent.")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.sid
+
+
 class HandoffNotice(models.Model):
     """The notice to the person whose shift starts: one row per schedule, person and start.
 

@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from paging.callbacks import notification_status_record
 from paging.models import Notification
-from paging.replies import sms_reply_handle
+from paging.replies import sms_inbound_handle
 from paging.verification import contact_method_mark_verified, method_for_call_token
 from paging.voice import (
     answered_by_machine,
@@ -69,8 +69,11 @@ def _message(text: str | None) -> HttpResponse:
 
 @twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
-    """Handle a reply to one of our pages."""
-    answer = sms_reply_handle(phone=request.POST.get("From", ""), text=request.POST.get("Body", ""))
+    """Handle a reply to one of our pages (once per MessageSid: Twilio may deliver it again)."""
+    post = request.POST
+    answer = sms_inbound_handle(
+        sid=post.get("MessageSid", ""), phone=post.get("From", ""), text=post.get("Body", "")
+    )
     return _message(answer)
 
 

@@ -1,5 +1,7 @@
 """Acknowledging and resolving by replying to the page SMS, and delivery status callbacks."""
 
+import uuid
+
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -20,8 +22,12 @@ def signed_post(client, twilio, path, params, *, valid=True):
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature if valid else "forged")
 
 
+def new_sid() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
 def reply(client, twilio, phone, text, *, valid=True):
-    params = {"From": phone, "To": "+15559990000", "Body": text, "MessageSid": "SM1"}
+    params = {"From": phone, "To": "+15559990000", "Body": text, "MessageSid": new_sid()}
     return signed_post(client, twilio, "/twilio/sms/", params, valid=valid)
 
 
