@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from accounts.people import may_act
 from paging.callbacks import notification_status_record
 from paging.models import Notification
 from paging.replies import sms_inbound_handle
@@ -93,8 +94,9 @@ def message_status(request: HttpRequest, notification_id: int) -> HttpResponse:
 
 
 def _call_notification(token: str) -> Notification | None:
+    """Return the page a call's token names, unless forged, too old or its person deactivated."""
     pk = voice_token_pk(token)
-    rows = Notification.objects.select_related("incident__service", "user")
+    rows = Notification.objects.select_related("incident__service", "user").filter(may_act("user"))
     return rows.filter(pk=pk).first() if pk is not None else None
 
 

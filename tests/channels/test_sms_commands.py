@@ -17,7 +17,7 @@ from paging.tasks import replies_prune
 from tests.channels.conftest import ALICE_PHONE, BOB_PHONE, page, sms_reply
 from tests.conftest import TWILIO_FROM
 from tests.factories import ContactMethodFactory, UserFactory
-from tests.paging.test_escalation_engine import run_due, timeline
+from tests.paging.test_escalation_engine import deactivate, run_due, timeline
 
 pytestmark = pytest.mark.django_db
 SENDERS = 6
@@ -338,3 +338,15 @@ def test_simultaneous_deliveries_of_one_inbound_sms_act_once(transactional_db, t
     assert len(answers) == SENDERS and len(set(answers)) == 1
     assert f"Escalated #{incident.pk}" in answers[0][1]
     assert timeline(incident).count("Escalated by Alice Adams via SMS") == 1
+
+
+@pytest.mark.parametrize("text", ["1a", "1r", "1e", "a", "100a"])
+def test_deactivated_persons_reply_acts_on_nothing(webhooks, payments, alice, text):
+    incident = page(payments)
+    deactivate(alice)
+
+    status, answer = sms_reply(webhooks, text)
+
+    assert (status, "<Message>" in answer) == (200, False)
+    assert status_of(incident) == "triggered"
+    assert timeline(incident)[-1] == "SMS sent to Alice Adams"
