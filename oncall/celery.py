@@ -25,3 +25,7 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
         60.0, sender.signature("schedules.refresh_calendars"), name="refresh calendars"
     )
     sender.add_periodic_task(60.0, sender.signature("paging.handoff_notices"), name="handoffs")
+    # Housekeeping: codes and handled SMS are looked up by key, so old rows only cost space.
+    sender.add_periodic_task(
+        3600.0, sender.signature("paging.replies_prune"), name="prune SMS replies"
+    )

@@ -95,6 +95,15 @@ def _delay(name: str, text: str) -> dt.timedelta:
     return dt.timedelta(seconds=int(number) * _UNITS[unit])
 
 
+def env_duration(name: str, default: str, *, minimum: dt.timedelta) -> dt.timedelta:
+    """Return a duration variable (seconds, or with a unit: 90s, 30m, 24h) of at least `minimum`."""
+    value = _raw(name)
+    duration = _delay(name, (value if value is not None else default).strip())
+    if duration < minimum:
+        raise ImproperlyConfigured(f"{name}: {value!r} is below the minimum of {minimum}")
+    return duration
+
+
 def env_delays(
     name: str, default: str, *, kinds: tuple[str, ...]
 ) -> tuple[tuple[str, dt.timedelta], ...]:

@@ -1,5 +1,6 @@
 """Settings for every mode, read from environment variables (see `.env.example`)."""
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -8,7 +9,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from oncall import routing
-from oncall.env import env_bool, env_delays, env_int, env_list, env_str, env_url
+from oncall.env import (
+    env_bool,
+    env_delays,
+    env_duration,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -304,6 +313,12 @@ PAGING_SMS_MAX_PER_HOUR = env_int("PAGING_SMS_MAX_PER_HOUR", 30, minimum=1)
 PAGING_SMS_BUNDLE = env_bool("PAGING_SMS_BUNDLE", True)
 # SMS replies taken from one number per minute; more get no answer and change nothing.
 PAGING_SMS_REPLIES_PER_MINUTE = env_int("PAGING_SMS_REPLIES_PER_MINUTE", 10, minimum=1)
+# A reply code (`1A`) or bundle code (`100A`) stays with its incident this long after it
+# closes, so a late reply naming it never reaches a newer incident; handled inbound SMS are
+# remembered as long, so a repeated delivery is answered the same and changes nothing.
+PAGING_REPLY_CODE_QUARANTINE = env_duration(
+    "PAGING_REPLY_CODE_QUARANTINE", "24h", minimum=dt.timedelta(hours=1)
+)
 # A busy / unanswered / failed call is placed again this many times, this many seconds apart,
 # before the person's next contact method goes out (0: next contact method at once).
 PAGING_VOICE_REDIALS = env_int("PAGING_VOICE_REDIALS", 0)

@@ -14,7 +14,6 @@ from paging.models import (
     IncidentStatus,
     Notification,
     NotificationStatus,
-    ReplyCode,
     TimelineEntry,
 )
 from paging.queue import enqueue_on_commit
@@ -68,9 +67,11 @@ def incident_acknowledge(*, incident: Incident, by: User | None, via: str) -> bo
 
 @transaction.atomic
 def incident_resolve(*, incident: Incident, by: User | None, via: str) -> bool:
-    """Resolve an open incident: escalation stops, pending pages are cancelled, codes freed.
+    """Resolve an open incident: escalation stops, pending pages are cancelled.
 
-    Returns False (and changes nothing) when the incident is already resolved.
+    Its reply codes stay with it through their quarantine (`reply_codes.py`), so a late reply
+    naming it is told it is resolved. Returns False (and changes nothing) when the incident is
+    already resolved.
     """
     locked = Incident.objects.select_for_update().get(pk=incident.pk)
     if locked.status == IncidentStatus.RESOLVED:
@@ -82,7 +83,6 @@ def incident_resolve(*, incident: Incident, by: User | None, via: str) -> bool:
     locked.escalation_due_at = None
     locked.save()
     _cancel_pending(locked)
-    ReplyCode.objects.filter(incident=locked).delete()
     timeline_add(incident=locked, kind="resolved", message=f"Resolved by {_who(by, via)}", actor=by)
     incident.refresh_from_db()
     return True

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from accounts.models import User
+from accounts.people import may_act
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
@@ -101,7 +102,9 @@ class ServiceAdmin(admin.ModelAdmin):
 
 class TestPageForm(forms.Form):
     person = forms.ModelChoiceField(
-        queryset=User.objects.filter(contact_methods__isnull=False).distinct().order_by("username"),
+        queryset=User.objects.filter(may_act(), contact_methods__isnull=False)
+        .distinct()
+        .order_by("username"),
         help_text="Paged through their own notification rules (or the site default).",
     )
 

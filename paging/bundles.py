@@ -1,7 +1,8 @@
 """Several pages for one number at the same moment go out as one SMS with one code for all.
 
 `100A` acknowledges every incident in the bundle. Bundle codes start at 100 so they never meet
-the per-incident codes (1, 2, 3 ...), and are freed once none of their incidents is open.
+the per-incident codes (1, 2, 3 ...), and are given again only once none of their incidents is
+open and the quarantine after the last one closed has ended (`reply_codes.py`).
 """
 
 import datetime as dt
@@ -9,10 +10,10 @@ import datetime as dt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from paging.maintenance import in_maintenance
 from paging.models import (
-    OPEN_STATUSES,
     ContactKind,
     Incident,
     IncidentStatus,
@@ -21,6 +22,7 @@ from paging.models import (
     ReplyBundle,
     ReplyCode,
 )
+from paging.reply_codes import bundle_codes_expire
 
 FIRST_CODE = 100
 MAX_BUNDLE = 10
@@ -74,14 +76,9 @@ def _claim_each(pks: list[int], now: dt.datetime, **still: object) -> list[Notif
     return list(rows.order_by("id"))
 
 
-def _free_stale(phone: str) -> None:
-    stale = ReplyBundle.objects.filter(phone=phone).exclude(incidents__status__in=OPEN_STATUSES)
-    stale.delete()
-
-
 def bundle_code(*, phone: str, incidents: list[Incident]) -> int:
     """Return a fresh bundle code for `phone` naming `incidents`."""
-    _free_stale(phone)
+    bundle_codes_expire(now=timezone.now(), phone=phone)
     for _ in range(10):
         used = set(ReplyBundle.objects.filter(phone=phone).values_list("code", flat=True))
         code = next(n for n in range(FIRST_CODE, FIRST_CODE + len(used) + 1) if n not in used)

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.people import may_act
 from paging.models import ContactKind, ContactMethod
 
 
@@ -39,8 +40,8 @@ def phone_sms_start(*, phone: str) -> int:
 
 
 def verified_sender(phone: str) -> ContactMethod | None:
-    """Return the verified SMS or voice contact method with this number, if any."""
+    """Return the verified SMS or voice method with this number of a person who may act, if any."""
     phones = ContactMethod.objects.filter(
-        address=phone, verified=True, kind__in=[ContactKind.SMS, ContactKind.VOICE]
+        may_act("user"), address=phone, verified=True, kind__in=[ContactKind.SMS, ContactKind.VOICE]
     )
     return phones.select_related("user").order_by("kind", "id").first()

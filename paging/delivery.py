@@ -37,6 +37,7 @@ from paging.models import (
     ReplyCode,
 )
 from paging.queue import deliver_later
+from paging.reply_codes import reply_codes_expire
 from paging.voice import spoken_page
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,16 @@ _SENT_WORDS = {
 
 
 def reply_code(*, phone: str, incident: Incident) -> int:
-    """Return the SMS reply code of `incident` for `phone`: the smallest one free there."""
+    """Return the SMS reply code of `incident` for `phone`: the smallest one free there.
+
+    A code is taken while its incident is open and through its quarantine after it closes.
+    """
     for _ in range(10):
         held = ReplyCode.objects.filter(phone=phone)
         mine = held.filter(incident=incident).first()
         if mine is not None:
             return mine.code
+        reply_codes_expire(now=timezone.now(), phone=phone)
         used = set(held.values_list("code", flat=True))
         code = next(n for n in range(1, len(used) + 2) if n not in used)
         try:

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.people import unpageable_reason
 from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
@@ -67,7 +68,7 @@ class Targets:
 
 
 def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
-    """Return the people a tier's targets stand for at `now` (each once), and empty schedules."""
+    """Return the tier's people at `now` who may be paged (each once), and why others are not."""
     ids: list[int] = [u.pk for u in tier.users.all()]
     empty = []
     for schedule in tier.schedules.all():
@@ -78,7 +79,18 @@ def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
     known = {u.pk: u for u in tier.users.all()}
     if unknown := [i for i in ids if i not in known]:
         known |= User.objects.in_bulk(unknown)
-    return [known[i] for i in dict.fromkeys(ids) if i in known], empty
+    return _pageable([known[i] for i in dict.fromkeys(ids) if i in known], empty)
+
+
+def _pageable(people: list[User], missing: list[str]) -> tuple[list[User], list[str]]:
+    """Keep the people who may be paged; add why each other one is not to `missing`."""
+    allowed = []
+    for person in people:
+        if reason := unpageable_reason(person):
+            missing.append(f"{person} {reason}")
+        else:
+            allowed.append(person)
+    return allowed, missing
 
 
 def tier_people(tier: Tier, now: dt.datetime) -> list[User]:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from accounts.people import may_act
 from paging.models import Notification
 
 _SALT = "paging.email-link"
@@ -21,7 +22,7 @@ def action_url(notification: Notification, action: str) -> str:
 
 
 def action_from_token(token: str) -> tuple[Notification, str] | None:
-    """Return the notification and action a link names, or None if forged or expired."""
+    """Return the notification and action a link names; None if forged, expired or deactivated."""
     try:
         payload = signing.loads(
             token, salt=_SALT, max_age=settings.PAGING_EMAIL_LINK_MAX_AGE_SECONDS
@@ -31,7 +32,7 @@ def action_from_token(token: str) -> tuple[Notification, str] | None:
         return None
     notification = (
         Notification.objects.select_related("incident__service", "user")
-        .filter(pk=notification_id)
+        .filter(may_act("user"), pk=notification_id)
         .first()
     )
     if notification is None or action not in ACTIONS:

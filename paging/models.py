@@ -482,8 +482,9 @@ class Notification(models.Model):
 class ReplyCode(models.Model):
     """The number a person replies with by SMS (`4A`) to act on one incident.
 
-    Per phone number, the smallest code not held by another open incident; released when the
-    incident resolves, so codes stay short.
+    Per phone number, the smallest code not held by another incident; an incident holds its
+    code while open and for `PAGING_REPLY_CODE_QUARANTINE` after it resolves (`reply_codes.py`),
+    so codes stay short and a late reply never reaches a newer incident.
     """
 
     phone = models.CharField(max_length=32)
@@ -498,6 +499,22 @@ class ReplyCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} for #{self.incident_id}"
+
+
+class InboundMessage(models.Model):
+    """An inbound SMS we acted on, by Twilio's MessageSid, with the answer we gave.
+
+    Twilio may deliver one message more than once: the unique SID lets only the first delivery
+    act (a repeat arriving while the first is handled waits for it), and a repeat gets the same
+    answer. Kept for `PAGING_REPLY_CODE_QUARANTINE`, as long as a code it names is kept.
+    """
+
+    sid = models.CharField(max_length=64, unique=True)
+    answer = models.TextField(blank=True, help_text="Empty: no answer was sent.")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.sid
 
 
 class HandoffNotice(models.Model):

@@ -3,11 +3,15 @@
 Forgiving of case, spaces and quotes (`4 a`, `ack 4`, `"4a"`); a bare `A` acknowledges the
 sender's only open page; `100A` acknowledges every incident of a bundled SMS. Words never
 collide with the carriers' and Twilio's own keywords (STOP, START, ...), which Twilio answers
-itself: we only record them. Only a verified number of a person gets an answer.
+itself: we only record them. Only a verified number of a person gets an answer. Twilio may
+deliver one message more than once: each MessageSid is acted on once, and a repeat gets the
+same answer.
 """
 
+import datetime as dt
 import re
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,7 +20,8 @@ from paging.bundles import FIRST_CODE
 from paging.contacts import phone_sms_start, phone_sms_stop, verified_sender
 from paging.limits import reply_take
 from paging.messages import gsm_safe
-from paging.models import Incident, IncidentStatus, ReplyBundle, ReplyCode
+from paging.models import InboundMessage, Incident, IncidentStatus, ReplyBundle, ReplyCode
+from paging.reply_codes import bundle_codes_expire, quarantine_start, reply_codes_expire
 from paging.verification import verification_reply
 
 # Twilio's (and the carriers') opt-out, opt-in and help keywords: whole-message matches.
@@ -114,6 +119,9 @@ def _bundle_act(phone: str, user: User, verb: str, code: int) -> str:
     if verb != "ack":
         return f"A bundle code only acknowledges: reply {code}A."
     incidents = list(bundle.incidents.select_related("service").order_by("pk"))
+    if incidents and all(i.status == IncidentStatus.RESOLVED for i in incidents):
+        numbers = ", ".join(f"#{i.pk}" for i in incidents)
+        return f"Nothing changed: {numbers} of bundle {code} are already resolved."
     done = [i for i in incidents if incident_acknowledge(incident=i, by=user, via=VIA)]
     if not done:
         return f"Nothing changed: no incident of bundle {code} is still unacknowledged."
@@ -153,3 +161,43 @@ def sms_reply_handle(*, phone: str, text: str) -> str | None:
     if not reply_take(phone=phone, now=timezone.now()):
         return None
     return _command(phone, sender.user, words)
+
+
+def _first_delivery(sid: str) -> bool:
+    """Record `sid` as handled; return False when it already was.
+
+    The unique SID decides: a repeat that comes while the first delivery is still being
+    handled waits on the insert until that one commits, then sees it.
+    """
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.create(sid=sid)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _earlier_answer(sid: str) -> str | None:
+    return InboundMessage.objects.get(sid=sid).answer or None
+
+
+def sms_inbound_handle(*, sid: str, phone: str, text: str) -> str | None:
+    """Act on an inbound SMS once per Twilio `MessageSid`; a repeat gets the first answer."""
+    if not sid:
+        return sms_reply_handle(phone=phone, text=text)
+    with transaction.atomic():
+        if not _first_delivery(sid):
+            return _earlier_answer(sid)
+        answer = sms_reply_handle(phone=phone, text=text)
+        InboundMessage.objects.filter(sid=sid).update(answer=answer or "")
+    return answer
+
+
+def replies_prune(now: dt.datetime) -> dict[str, int]:
+    """Forget handled messages and closed incidents' codes whose quarantine has ended."""
+    handled = InboundMessage.objects.filter(received_at__lt=quarantine_start(now)).delete()[0]
+    return {
+        "handled messages": handled,
+        "reply codes": reply_codes_expire(now=now),
+        "bundle codes": bundle_codes_expire(now=now),
+    }

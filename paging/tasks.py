@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from paging import delivery, engine, handoffs
+from paging import delivery, engine, handoffs, replies
 
 
 @shared_task(name="paging.escalate")
@@ -28,3 +28,9 @@ def sweep() -> dict[str, int]:
 def handoff_notices() -> dict[str, int]:
     """Tell people whose shift just started (Celery beat runs this every minute)."""
     return handoffs.handoffs_send_due(timezone.now())
+
+
+@shared_task(name="paging.replies_prune")
+def replies_prune() -> dict[str, int]:
+    """Forget handled inbound SMS and reply codes past their quarantine (beat: hourly)."""
+    return replies.replies_prune(timezone.now())

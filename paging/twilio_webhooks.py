@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from accounts.people import may_act
 from paging.callbacks import notification_status_record
 from paging.models import Notification
-from paging.replies import sms_reply_handle
+from paging.replies import sms_inbound_handle
 from paging.verification import contact_method_mark_verified, method_for_call_token
 from paging.voice import (
     answered_by_machine,
@@ -69,8 +70,11 @@ def _message(text: str | None) -> HttpResponse:
 
 @twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
-    """Handle a reply to one of our pages."""
-    answer = sms_reply_handle(phone=request.POST.get("From", ""), text=request.POST.get("Body", ""))
+    """Handle a reply to one of our pages (once per MessageSid: Twilio may deliver it again)."""
+    post = request.POST
+    answer = sms_inbound_handle(
+        sid=post.get("MessageSid", ""), phone=post.get("From", ""), text=post.get("Body", "")
+    )
     return _message(answer)
 
 
@@ -90,8 +94,9 @@ def message_status(request: HttpRequest, notification_id: int) -> HttpResponse:
 
 
 def _call_notification(token: str) -> Notification | None:
+    """Return the page a call's token names, unless forged, too old or its person deactivated."""
     pk = voice_token_pk(token)
-    rows = Notification.objects.select_related("incident__service", "user")
+    rows = Notification.objects.select_related("incident__service", "user").filter(may_act("user"))
     return rows.filter(pk=pk).first() if pk is not None else None
 
 

@@ -2,10 +2,12 @@
 
 import hashlib
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from accounts.people import may_act
 from schedules.feeds import feed_ics
 from schedules.models import CalendarFeed
 
@@ -16,10 +18,10 @@ def _etag(body: bytes) -> str:
 
 @require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """Serve a feed's shifts; 404 for an unknown or revoked token, 304 when unchanged."""
+    """Serve a feed's shifts; 404 if unknown, revoked or a deactivated person's; 304 unchanged."""
     feed = (
         CalendarFeed.objects.select_related("user", "schedule")
-        .filter(token=token, revoked_at__isnull=True)
+        .filter(Q(user__isnull=True) | may_act("user"), token=token, revoked_at__isnull=True)
         .first()
     )
     if feed is None:

@@ -1,5 +1,6 @@
 """Settings from the environment: strict parsing, clear errors, safe defaults."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -48,6 +49,18 @@ def test_bad_number_is_an_error(environ):
     environ(COUNT="ten")
     with pytest.raises(ImproperlyConfigured, match="COUNT: 'ten' is not a whole number"):
         env.env_int("COUNT", 1)
+
+
+def test_duration_takes_a_unit_and_refuses_what_is_below_its_minimum(environ):
+    hour = dt.timedelta(hours=1)
+    environ(QUARANTINE="36h")
+    assert env.env_duration("QUARANTINE", "24h", minimum=hour) == dt.timedelta(hours=36)
+    environ(QUARANTINE="10m")
+    with pytest.raises(ImproperlyConfigured, match="QUARANTINE: '10m' is below the minimum"):
+        env.env_duration("QUARANTINE", "24h", minimum=hour)
+    environ(QUARANTINE="a day")
+    with pytest.raises(ImproperlyConfigured, match="QUARANTINE: 'a day' is not a delay"):
+        env.env_duration("QUARANTINE", "24h", minimum=hour)
 
 
 def test_secret_can_come_from_a_file(environ, tmp_path):

@@ -37,14 +37,20 @@ def webhooks(twilio, client):
     twilio.poster = None
 
 
-def sms_reply(twilio, text: str, *, phone: str = ALICE_PHONE, valid: bool = True):
-    """Reply to our number by SMS from `phone`; return (status, TwiML answer)."""
+def sms_reply(
+    twilio, text: str, *, phone: str = ALICE_PHONE, valid: bool = True, sid: str | None = None
+):
+    """Reply to our number by SMS from `phone`; return (status, TwiML answer).
+
+    `sid`: Twilio delivers the message with that MessageSid (again, if it was used before).
+    """
     return twilio.send_inbound_sms(
         "http://testserver/twilio/sms/inbound/",
         from_=phone,
         to=TWILIO_FROM,
         body=text,
         valid_signature=valid,
+        sid=sid,
     )
 
 

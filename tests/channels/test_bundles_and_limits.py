@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from paging.actions import incident_acknowledge
+from paging.actions import incident_acknowledge, incident_resolve
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
 from paging.models import Incident, Notification
@@ -70,18 +70,43 @@ def test_single_codes_still_work_after_a_bundle(webhooks, alice_only):
     assert [Incident.objects.get(pk=i.pk).status for i in incidents] == ["triggered", "resolved"]
 
 
-def test_bundle_codes_are_freed_once_their_incidents_close(webhooks, alice_only):
-    for _ in range(2):
-        incidents = [trigger(alice_only, f"problem {n}") for n in range(2)]
-        for pk in escalate_all(incidents):
-            notification_deliver(pk)
-        for incident in incidents:
-            sms_reply(webhooks, f"res {incident.reply_codes.get().code}")
+def bundle_of_two(service, *summaries: str) -> list[Incident]:
+    """Page two incidents due together (one bundled SMS); return them."""
+    incidents = [trigger(service, summary) for summary in summaries]
+    for pk in escalate_all(incidents):
+        notification_deliver(pk)
+    return incidents
+
+
+def test_bundle_code_is_given_again_only_after_the_quarantine(webhooks, alice_only, settings):
+    settings.PAGING_REPLY_CODE_QUARANTINE = dt.timedelta(hours=24)
+    for incident in bundle_of_two(alice_only, "one", "two"):
+        incident_resolve(incident=incident, by=None, via="test")
+    closed = timezone.now()
+
+    with time_machine.travel(closed + dt.timedelta(hours=23, minutes=59), tick=False):
+        bundle_of_two(alice_only, "three", "four")
+    with time_machine.travel(closed + dt.timedelta(hours=24, seconds=1), tick=False):
+        bundle_of_two(alice_only, "five", "six")
 
     assert [m.body.rsplit("reply ", 1)[1] for m in webhooks.messages] == [
         "100A to ack all",
+        "101A to ack all",
         "100A to ack all",
     ]
+
+
+def test_late_bundle_reply_leaves_a_newer_bundle_unacknowledged(webhooks, alice_only):
+    older = bundle_of_two(alice_only, "one", "two")
+    for incident in older:
+        incident_resolve(incident=incident, by=None, via="test")
+    newer = bundle_of_two(alice_only, "three", "four")
+
+    _, answer = sms_reply(webhooks, "100a")  # meant for the older bundle, read late
+
+    numbers = ", ".join(f"#{i.pk}" for i in older)
+    assert f"Nothing changed: {numbers} of bundle 100 are already resolved." in answer
+    assert [Incident.objects.get(pk=i.pk).status for i in newer] == ["triggered", "triggered"]
 
 
 def test_page_retried_alone_after_its_bundle_failed_names_only_its_incident(webhooks, alice_only):

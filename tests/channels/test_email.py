@@ -12,7 +12,7 @@ from paging.integrations import Event
 from paging.models import Notification, NotificationRule
 from tests.channels.conftest import page
 from tests.factories import IntegrationFactory
-from tests.paging.test_escalation_engine import run_due, timeline
+from tests.paging.test_escalation_engine import deactivate, run_due, timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,14 @@ def test_refused_address_fails_at_once_and_falls_over(smtp, twilio, payments, al
         "E-mail to Alice Adams failed: mail server refused the address; SMS to Alice"
         in (timeline(incident)[-2])
     )
+
+
+def test_deactivated_persons_link_acts_on_nothing(mailed, client, alice):
+    incident, message = mailed
+    url = links(parts(message)["text/plain"])["Resolve"]
+    deactivate(alice)
+
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    incident.refresh_from_db()
+    assert incident.status == "triggered"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from paging.delivery import notification_deliver
 from paging.models import Incident, Notification, NotificationRule
 from tests.channels.conftest import ALICE_PHONE, BOB_PHONE, page
-from tests.paging.test_escalation_engine import run_due, timeline
+from tests.paging.test_escalation_engine import deactivate, run_due, timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +211,15 @@ def test_late_callback_of_the_first_call_changes_nothing(webhooks, payments, cal
     webhooks.send_call_status(call, "no-answer")
 
     assert Notification.objects.get().status == "delivered"
+
+
+def test_deactivated_persons_key_press_acts_on_nothing(webhooks, payments, calls_alice, alice):
+    incident, call, twiml = answered(webhooks, payments)
+    deactivate(alice)
+
+    status, answer = webhooks.press(call, twiml, "6")
+
+    assert status == 200
+    assert said(answer) == "This page is no longer valid. Goodbye."
+    incident.refresh_from_db()
+    assert incident.status == "triggered"

@@ -127,6 +127,20 @@ def test_test_page_offers_only_people_who_can_be_reached(admin_client, payments)
     assert "ghost" not in form.content.decode()
 
 
+def test_test_page_does_not_offer_or_page_a_deactivated_person(admin_client, payments, bob):
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+    url = reverse("admin:escalation_escalationpolicy_changelist")
+    chosen = {"action": "test_page", "_selected_action": [payments.escalation_policy.pk]}
+
+    form = admin_client.post(url, chosen)
+    refused = admin_client.post(url, chosen | {"person": bob.pk})
+
+    assert "Bob Brown" not in form.content.decode()
+    assert "Select a valid choice" in refused.content.decode()
+    assert not Incident.objects.filter(service__name="Test pages").exists()
+
+
 def test_incident_page_shows_level_and_next_escalation_and_escalates(
     admin_client, twilio, payments
 ):

@@ -529,11 +529,21 @@ class FakeTwilio:
                 return error.code, error.read().decode("utf-8", "replace")
 
     def send_inbound_sms(
-        self, webhook_url: str, *, from_: str, to: str, body: str, valid_signature: bool = True
+        self,
+        webhook_url: str,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        valid_signature: bool = True,
+        sid: str | None = None,
     ) -> tuple[int, str]:
-        """POST an inbound SMS to `webhook_url` as Twilio's messaging webhook does."""
+        """POST an inbound SMS to `webhook_url` as Twilio's messaging webhook does.
+
+        Give the `sid` of an earlier one to deliver that message again, as Twilio may.
+        """
         params = {
-            "MessageSid": _new_sid("SM"),
+            "MessageSid": sid or _new_sid("SM"),
             "AccountSid": self.account_sid,
             "From": from_,
             "To": to,

@@ -224,6 +224,42 @@ def test_level_with_nobody_reachable_is_skipped_at_once_saying_why(twilio, bob):
     )
 
 
+def deactivate(person) -> None:
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+
+
+def test_level_whose_only_person_is_deactivated_is_skipped_at_once_saying_why(
+    twilio, payments, alice
+):
+    deactivate(alice)
+    incident = trigger(payments)
+
+    run_due(incident)
+
+    assert sent_to(twilio) == [BOB]
+    assert timeline(incident)[1:3] == [
+        "Level 1 skipped: Alice Adams is deactivated",
+        "Level 2 paged: Bob Brown",
+    ]
+
+
+def test_deactivated_person_on_call_is_not_paged_but_the_rest_of_the_level_is(
+    twilio, alice, bob, carol
+):
+    rota = Schedule.objects.create(name="rota", time_zone="UTC")
+    layer = Layer.objects.create(schedule=rota, shift_unit="days", handoff_date=dt.date(2026, 1, 1))
+    LayerMember.objects.create(layer=layer, user=carol)
+    service = ServiceFactory(escalation_policy=PolicyFactory(levels=[[alice, rota], [bob]]))
+    deactivate(carol)
+    incident = trigger(service)
+
+    run_due(incident)
+
+    assert sent_to(twilio) == [ALICE]
+    assert "Level 1 paged: Alice Adams (Carol Cole is deactivated)" in timeline(incident)
+
+
 def test_level_without_targets_is_skipped(twilio, bob):
     service = ServiceFactory(escalation_policy=PolicyFactory(levels=[[], [bob]]))
     incident = trigger(service)

@@ -1,5 +1,7 @@
 """Acknowledging and resolving by replying to the page SMS, and delivery status callbacks."""
 
+import uuid
+
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -20,8 +22,12 @@ def signed_post(client, twilio, path, params, *, valid=True):
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature if valid else "forged")
 
 
+def new_sid() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
 def reply(client, twilio, phone, text, *, valid=True):
-    params = {"From": phone, "To": "+15559990000", "Body": text, "MessageSid": "SM1"}
+    params = {"From": phone, "To": "+15559990000", "Body": text, "MessageSid": new_sid()}
     return signed_post(client, twilio, "/twilio/sms/", params, valid=valid)
 
 
@@ -89,7 +95,7 @@ def test_unknown_text_gets_help(client, twilio, paged):
     assert "Not understood" in response.content.decode()
 
 
-def test_each_open_incident_gets_its_own_code_and_codes_are_reused(twilio, alice):
+def test_each_open_incident_gets_its_own_code_and_a_closed_ones_code_is_kept(twilio, alice):
     service = ServiceFactory(escalation_policy__levels=[[alice]])
 
     def page(summary):
@@ -103,7 +109,7 @@ def test_each_open_incident_gets_its_own_code_and_codes_are_reused(twilio, alice
     page("three")
 
     codes = [m.body.split("reply ")[1].split("A")[0] for m in twilio.messages]
-    assert codes == ["1", "2", "1"]
+    assert codes == ["1", "2", "3"]
 
 
 def test_status_callback_records_delivery(client, twilio, paged):

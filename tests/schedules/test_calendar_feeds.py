@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule, feed_recreate
 from tests.factories import UserFactory
+from tests.paging.test_escalation_engine import deactivate
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -154,3 +155,13 @@ def test_feed_url_uses_public_url(alice, settings):
 def test_feed_must_name_a_person_or_a_schedule_not_both(alice):
     with pytest.raises(ValidationError):
         CalendarFeed(user=alice, schedule=rota("x", alice)).full_clean()
+
+
+def test_deactivated_persons_feed_stops_answering(client, alice, bob):
+    rota("Payments", alice, bob)
+    feed = CalendarFeed.objects.create(user=alice)
+    assert fetch(client, feed).status_code == 200
+
+    deactivate(alice)
+
+    assert fetch(client, feed).status_code == 404
