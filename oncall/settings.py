@@ -329,6 +329,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's defaults, with a JSON parser that reads numbers past a float's range as text.
+    "DEFAULT_PARSER_CLASSES": [
+        "oncall.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "oncall.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {

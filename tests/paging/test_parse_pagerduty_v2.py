@@ -430,7 +430,7 @@ def test_routing_key_is_decoded_as_parse_decodes_it():
         b'{"event_action": "trigger"}',
         b"\xff\xfe",
         b"[" * 100_000,
-        b'{"routing_key": "x", "n": 1' + b"0" * 5000 + b"}",
+        b'{"routing_key": "x", "n": NaN}',
     ],
 )
 def test_routing_key_is_none_without_a_string_one_in_a_json_object(body):
