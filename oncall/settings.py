@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "oncall.health.ProbeMiddleware",
     "oncall.requestid.RequestIdMiddleware",
     "oncall.metrics.AlertMetricsMiddleware",
+    # Before any view or other middleware's process_view looks a NUL up (PostgreSQL refuses it).
+    "oncall.nul.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
