@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from config.durations import DURATION_HELP, from_local, parse_duration
 from oncall.apibase import closest
 from oncall.timezones import parse_instant, validate_time_zone
+from paging.models import INTEGRATION_KEY, KEY_MAX, KEY_MIN
 from schedules.models import ShiftUnit
 
-KEY = re.compile(r"^[A-Za-z0-9._~-]{16,64}$")
 CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 SHIFT = re.compile(r"^(\d+)([hdw])$")
 SHIFT_UNITS = {"h": ShiftUnit.HOURS, "d": ShiftUnit.DAYS, "w": ShiftUnit.WEEKS}
@@ -197,6 +197,6 @@ def shift(value: object) -> tuple[int, str]:
 
 
 def integration_key(value: object) -> str:
-    if not KEY.match(text(value)):
-        raise Bad("must be 16 to 64 letters, digits, '.', '_', '~' or '-'")
+    if not INTEGRATION_KEY.fullmatch(text(value)):
+        raise Bad(f"must be {KEY_MIN} to {KEY_MAX} letters, digits, '.', '_', '~' or '-'")
     return value

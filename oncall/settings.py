@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "oncall.health.ProbeMiddleware",
     "oncall.requestid.RequestIdMiddleware",
     "oncall.metrics.AlertMetricsMiddleware",
+    # Before any view or other middleware's process_view looks a NUL up (PostgreSQL refuses it).
+    "oncall.nul.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -344,6 +346,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's defaults, with a JSON parser that reads numbers past a float's range as text.
+    "DEFAULT_PARSER_CLASSES": [
+        "oncall.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "oncall.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {

@@ -15,6 +15,11 @@ from django.urls import reverse
 from escalation.models import EscalationPolicy
 from oncall.timezones import at_most_a_year
 
+# The keys an integration may have: ours are 32 characters (as PagerDuty's routing keys are), and
+# configuration as code may set any of these. Every webhook, /v2/enqueue too, takes them all.
+KEY_MIN, KEY_MAX = 16, 64
+INTEGRATION_KEY = re.compile(rf"[A-Za-z0-9._~-]{{{KEY_MIN},{KEY_MAX}}}")
+
 
 def new_integration_key() -> str:
     """Return a fresh unguessable integration key."""
@@ -119,7 +124,9 @@ class Integration(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="integrations")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=IntegrationKind.choices)
-    key = models.CharField(max_length=64, unique=True, default=new_integration_key, editable=False)
+    key = models.CharField(
+        max_length=KEY_MAX, unique=True, default=new_integration_key, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)

@@ -1,6 +1,10 @@
-"""Every write to the API refuses fields it does not know (400 naming them); webhooks do not."""
+"""Every write to the API refuses fields it does not know (400 naming them); webhooks do not.
+
+And every write answers a number no float can hold (1e400) in any field with a 400, never a 5xx.
+"""
 
 import datetime as dt
+import json
 
 import pytest
 from django.apps import apps
@@ -146,6 +150,48 @@ def test_every_serializer_that_takes_input_refuses_unknown_fields(basename, acti
 
     for serializer in _nested(view.get_serializer_class()()):
         assert isinstance(serializer, StrictFields), type(serializer).__name__
+
+
+HUGE = "1e400"  # past float's range: json.loads made it infinity, which no integer lookup takes
+
+
+def _huge_everywhere(field: serializers.Field) -> object:
+    """Return a value for `field` with the huge number in each place a value goes."""
+    if isinstance(field, serializers.ListSerializer):
+        return [_huge_everywhere(field.child)]
+    if isinstance(field, serializers.BaseSerializer):
+        return {name: _huge_everywhere(child) for name, child in field.fields.items()}
+    if isinstance(field, serializers.ListField | serializers.ManyRelatedField):
+        return [HUGE]
+    return HUGE
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "basename", "detail"), WRITES, ids=[f"{m} {n}" for n, m, *_ in WRITES]
+)
+def test_every_write_endpoint_answers_a_huge_number_in_any_field_with_400(
+    staff, world, name, method, basename, detail
+):
+    action = {"post": "create", "put": "update", "patch": "partial_update"}[method]
+    view = VIEWSETS[basename](action=action, request=None, format_kwarg=None, kwargs={})
+    body = _huge_everywhere(view.get_serializer_class()())
+    url = reverse(name, kwargs={"pk": world[basename].pk} if detail else {})
+    before = stored()
+
+    raw = json.dumps(body).replace(f'"{HUGE}"', HUGE)
+    response = getattr(staff, method)(url, raw, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert stored() == before
+
+
+def test_json_nested_past_the_recursion_limit_is_400_not_500(staff):
+    raw = '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = staff.post("/api/v1/services/", raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
 
 
 def test_misspelt_field_of_a_service_is_400_with_the_likely_name(staff, payments):

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from oncall import jsonload
+
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -90,23 +92,22 @@ def _without_lone_surrogates(value: Any) -> Any:
 def load_json_object(body: bytes) -> dict[str, Any]:
     """Return the body decoded as a JSON object, or raise PayloadError for anything else.
 
-    Refuses NaN/Infinity, integers past Python's digit limit and nesting past the recursion
-    limit (json.loads reports those as other exceptions). An escaped NUL or unpaired surrogate
-    (`\\ud800`) becomes U+FFFD: PostgreSQL cannot store either, and refusing would drop the page.
+    Refuses NaN/Infinity and nesting past the recursion limit. A number no float or int can
+    hold (`1e400`) stays the text it was sent as (oncall.jsonload). An escaped NUL or unpaired
+    surrogate (`\\ud800`) becomes U+FFFD: PostgreSQL cannot store either, and refusing would
+    drop the page.
     """
     try:
         text = body.decode("utf-8").replace("\\u0000", "\\ufffd")
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = jsonload.loads(text, parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise PayloadError("body", "is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise PayloadError("body", f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except PayloadError:
         raise
-    except (ValueError, RecursionError):
-        raise PayloadError(
-            "body", "is not acceptable JSON (too large or too deeply nested)"
-        ) from None
+    except RecursionError:
+        raise PayloadError("body", "is not acceptable JSON (too deeply nested)") from None
     if not isinstance(data, dict):
         raise PayloadError("body", "must be a JSON object")
     return _without_lone_surrogates(data) if SURROGATE_ESCAPE.search(text) else data

@@ -5,7 +5,8 @@ once. One leniency: PagerDuty refuses a summary longer than 1024 characters, but
 since refusing would drop a page (Alertmanager and most clients cut it themselves anyway).
 
 Links and `client_url` become links only when they are http(s) URLs: they end up as hrefs in the
-UI. The routing key is checked for its length only: our keys are URL-safe, not alphanumeric.
+UI. The routing key is checked for its length only: our keys are URL-safe, not alphanumeric, and
+any length an integration key may have (16 to 64 characters) is taken, not only PagerDuty's 32.
 """
 
 from collections.abc import Mapping
@@ -13,8 +14,8 @@ from typing import Any
 
 from paging.integrations.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
 from paging.integrations.common import web_link
+from paging.models import KEY_MAX, KEY_MIN
 
-ROUTING_KEY_LENGTH = 32
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
 MAX_SOURCE = 1024
@@ -23,7 +24,7 @@ OPTIONAL_TEXT = ("component", "group", "class", "timestamp")
 OPTIONAL_ENVELOPE_TEXT = ("client", "client_url")
 # PagerDuty's own words (as its 400 answers quote them), so searching an error finds answers.
 BAD_ROUTING_KEY_LENGTH = (
-    f"Length of 'routing_key' is incorrect (should be {ROUTING_KEY_LENGTH} characters)"
+    f"Length of 'routing_key' is incorrect (should be {KEY_MIN} to {KEY_MAX} characters)"
 )
 BAD_SEVERITY = (
     "'payload.severity' is invalid "
@@ -64,7 +65,7 @@ def _routing_key_problems(key: object) -> list[Problem]:
     problem = _text_problem(key, "routing_key")
     if problem:
         return [problem]
-    if isinstance(key, str) and len(key) != ROUTING_KEY_LENGTH:
+    if isinstance(key, str) and not KEY_MIN <= len(key) <= KEY_MAX:
         return [("routing_key", BAD_ROUTING_KEY_LENGTH)]
     return []
 

@@ -1,10 +1,13 @@
 """`POST /v2/enqueue`: PagerDuty Events API v2 clients work by changing only the base URL."""
 
 import importlib
+import io
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from accounts.models import ApiToken
 from paging.models import Incident
@@ -150,6 +153,45 @@ def test_disabled_integration_is_403_with_reason(client, integration):
 
 def test_get_is_405(client, db):
     assert client.get("/v2/enqueue").status_code == 405
+
+
+# Keys `oncall apply` accepts (16 to 64 of letters, digits and ._~-), not only PagerDuty's 32.
+CONFIG_KEYS = ["pd-payments-16ch", "a" * 31, "b.c~d_e-" * 4 + "f", "Z9" * 32]
+
+
+@pytest.mark.parametrize("key", CONFIG_KEYS, ids=lambda key: f"{len(key)} characters")
+def test_every_routing_key_the_configuration_accepts_is_routed(client, tmp_path, key):
+    config = tmp_path / "oncall.yaml"
+    config.write_text(
+        textwrap.dedent(f"""
+            services:
+              - name: payments
+                integrations:
+                  - {{name: events, kind: pagerduty_v2, key: "{key}"}}
+        """)
+    )
+    call_command("oncall", "apply", str(config), stdout=io.StringIO())
+    body = {"routing_key": key, "event_action": "trigger", "dedup_key": "db1-disk"}
+    body["payload"] = {"summary": "Disk full", "source": "db1", "severity": "critical"}
+
+    response = enqueue(client, body)
+
+    assert response.status_code == 202, response.json()
+    assert Incident.objects.get().service.name == "payments"
+
+
+@pytest.mark.parametrize("length", [15, 65])
+def test_routing_key_no_integration_can_have_is_400_saying_the_lengths(client, length):
+    body = {"routing_key": "k" * length, "event_action": "trigger"}
+    body["payload"] = {"summary": "Disk full", "source": "db1", "severity": "critical"}
+
+    response = enqueue(client, body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "Length of 'routing_key' is incorrect (should be 16 to 64 characters)"
+    ]
+    assert not Incident.objects.exists()
 
 
 def test_alertmanagers_pagerduty_receiver_is_understood(client, integration):

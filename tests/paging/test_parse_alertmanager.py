@@ -347,7 +347,6 @@ def test_malformed_payload_names_the_field(change, field):
         b"[]",
         b'"alerts"',
         b'{"alerts": [{"status": "firing", "x": NaN}], "groupKey": "k"}',
-        b'{"alerts": ' + b"9" * 5000 + b"}",
         b"[" * 100_000 + b"]" * 100_000,
     ],
 )

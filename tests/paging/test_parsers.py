@@ -226,7 +226,7 @@ def test_pagerduty_reports_every_problem_at_once():
         parse("pagerduty_v2", body)
 
     assert error.value.errors == [
-        "Length of 'routing_key' is incorrect (should be 32 characters)",
+        "Length of 'routing_key' is incorrect (should be 16 to 64 characters)",
         "Length of 'dedup_key' must be less than or equal to 255",
         "'payload.summary' is missing or blank",
         "'payload.source' is missing or blank",

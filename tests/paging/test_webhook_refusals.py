@@ -99,10 +99,10 @@ def test_database_fault_is_503_so_the_tool_retries(client, integration):
     assert "retry" in response.json()["error"]
 
 
-def test_nan_huge_numbers_and_deep_nesting_are_400_not_500(client, integration):
+def test_nan_and_deep_nesting_are_400_not_500(client, integration):
+    # Huge numbers are kept as text instead (test_huge_numbers.py).
     for body in (
         '{"summary": "x", "details": {"load": NaN}}',
-        '{"summary": "x", "details": {"n": ' + "9" * 5000 + "}}",
         '{"summary": "x", "details": ' + "[" * 100000 + "]" * 100000 + "}",
     ):
         response = client.post(url(integration), body, content_type="application/json")
