@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from escalation.models import EscalationPolicy
+from oncall.constraints import CompositeForeignKey
 from oncall.timezones import at_most_a_year
 
 
@@ -379,7 +380,9 @@ class ContactMethod(models.Model):
     class Meta:
         ordering = ["user", "kind", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "address"], name="contact_unique")
+            models.UniqueConstraint(fields=["user", "kind", "address"], name="contact_unique"),
+            # What a notification rule's (user, contact method) refers to (see there).
+            models.UniqueConstraint(fields=["user", "id"], name="contact_method_of_user"),
         ]
 
     def __str__(self) -> str:
@@ -398,7 +401,12 @@ class ContactMethod(models.Model):
 
 
 class NotificationRule(models.Model):
-    """Use a contact method this long after the person is paged (e.g. SMS now, call at 2 min)."""
+    """Use a contact method this long after the person is paged (e.g. SMS now, call at 2 min).
+
+    The contact method is always one of the rule's person's: another person's would send this
+    person's pages to them. clean() says so to admin, the API and `oncall apply`; the database
+    refuses whatever skips it (a composite foreign key to the method's own person and id).
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_rules"
@@ -408,9 +416,24 @@ class NotificationRule(models.Model):
 
     class Meta:
         ordering = ["user", "delay", "id"]
+        constraints = [
+            CompositeForeignKey(
+                fields=["user", "contact_method"],
+                to_fields=["user", "id"],
+                name="rule_contact_method_is_the_users",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_method} after {self.delay}"
+
+    def clean(self) -> None:
+        if self.user_id is None or self.contact_method_id is None:
+            return  # the missing field says so itself
+        owner = self.contact_method.user
+        if owner.pk != self.user_id:
+            message = f"Choose one of {self.user}'s contact methods: this one is {owner}'s."
+            raise ValidationError({"contact_method": message})
 
 
 class NotificationStatus(models.TextChoices):
