@@ -112,6 +112,27 @@ def test_apply_gives_each_person_rules_on_their_own_contact_methods(tmp_path):
     assert exported.getvalue().count("- {contact_method: mobile, after: ") == 2
 
 
+def test_apply_finds_a_rules_contact_method_by_the_name_export_gave_it(tmp_path):
+    bob = UserFactory(username="bob", first_name="Bob", last_name="Brown", password="!")
+    bob.contact_methods.create(name="mobile", kind="sms", address="+15550100002", verified=True)
+    mail = bob.contact_methods.create(
+        name="mobile", kind="email", address="bob@example.com", verified=True
+    )
+    NotificationRule.objects.create(user=bob, contact_method=mail)
+    exported = io.StringIO()
+    call_command("oncall", "export", stdout=exported)
+    path = tmp_path / "oncall.yaml"
+    # Two methods share a name, so export calls the second "mobile-2"; a later edit names it so.
+    path.write_text(exported.getvalue().replace("after: 0s", "after: 5m"))
+
+    out = io.StringIO()
+    call_command("oncall", "apply", str(path), stdout=out)
+
+    assert "updated user bob" in out.getvalue()
+    rule = NotificationRule.objects.get()
+    assert (rule.contact_method, rule.delay) == (mail, dt.timedelta(minutes=5))
+
+
 def test_database_refuses_a_rule_on_another_persons_contact_method_whatever_the_path(alice, bob):
     rule = NotificationRule.objects.create(user=bob, contact_method=only_method(bob))
     bypasses = [
