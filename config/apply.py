@@ -110,7 +110,9 @@ def _send_code_after_commit(method: ContactMethod) -> None:
 
 def _replace_rules(user: User, spec: UserSpec, path: str) -> None:
     NotificationRule.objects.filter(user=user).delete()
-    methods = {m.name: m for m in user.contact_methods.all()}
+    rows = list(user.contact_methods.all())
+    names = unique_names(rows)  # as export names them: two called "mobile" are "mobile", "mobile-2"
+    methods = {names[row.pk]: row for row in rows}
     for rule in spec.notification_rules:
         row = NotificationRule(
             user=user, contact_method=methods[rule.contact_method], delay=rule.after

@@ -114,6 +114,8 @@ def _notification_saved(sender, instance, created=False, **kwargs) -> None:
 
 def _first_page(notification) -> None:
     """Observe time to first page when this is the incident's first notification sent."""
+    if notification.incident_id is None:
+        return  # a handoff notice: no incident, no page
     others = (
         type(notification)
         .objects.filter(incident_id=notification.incident_id, status__in=("sent", "delivered"))

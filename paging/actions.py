@@ -21,8 +21,17 @@ from paging.queue import enqueue_on_commit
 log = logging.getLogger(__name__)
 
 
-def timeline_add(*, incident: Incident, kind: str, message: str, actor: User | None = None) -> None:
-    """Write one timeline entry on the incident, and log it for operators."""
+def timeline_add(
+    *, incident: Incident | None, kind: str, message: str, actor: User | None = None
+) -> None:
+    """Write one timeline entry on the incident, and log it for operators.
+
+    A handoff notice's message, delivered like a page, has no incident: it is only logged (the
+    notification row is its record).
+    """
+    if incident is None:
+        log.info("handoff notice: %s", message)
+        return
     TimelineEntry.objects.create(incident=incident, kind=kind, message=message, actor=actor)
     log.info("incident #%s: %s", incident.pk, message)
 

@@ -312,6 +312,21 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
 
+class NoticeMessageInline(admin.TabularInline):
+    """A handoff notice's messages, where each is now (retries and sweeps update them)."""
+
+    model = Notification
+    fk_name = "handoff"
+    fields = ("kind", "address", "status", "provider_status", "sent_at", "provider_id", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "messages"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(HandoffNotice)
 class HandoffNoticeAdmin(admin.ModelAdmin):
     """What was sent to whom at the start of each shift (schedules with handoff notices on)."""
@@ -320,6 +335,7 @@ class HandoffNoticeAdmin(admin.ModelAdmin):
     list_filter = ("status", "schedule")
     list_select_related = ("schedule", "user")
     readonly_fields = ("schedule", "user", "shift_start", "shift_end", "status", "sent_to")
+    inlines = [NoticeMessageInline]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -34,8 +34,8 @@ def bundle_claim(notification: Notification, now: dt.datetime) -> list[Notificat
     Pages unsure whether an earlier send went out are left to their own attempt, which asks
     the provider first.
     """
-    if not settings.PAGING_SMS_BUNDLE:
-        return []
+    if not settings.PAGING_SMS_BUNDLE or notification.incident_id is None:
+        return []  # a handoff notice is an SMS of its own, never part of a bundle of pages
     candidates = (
         Notification.objects.filter(
             kind=ContactKind.SMS,

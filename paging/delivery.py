@@ -114,6 +114,8 @@ def _finish(notification: Notification, **fields: object) -> None:
 
 def next_method_now(notification: Notification, why: str) -> None:
     """After a failed page, send the person's next pending contact method at once; say so."""
+    if notification.incident_id is None:
+        return  # a handoff notice went through every method at once: its row says it failed
     now = timezone.now()
     later = (
         Notification.objects.filter(
@@ -320,12 +322,18 @@ def _alone(notification: Notification) -> None:
     _finish(notification, body=body, bundle_key=None)
 
 
+def still_wanted(notification: Notification) -> bool:
+    """Return whether to send it: a page while its incident is triggered, a notice always."""
+    incident = notification.incident
+    return incident is None or incident.status == IncidentStatus.TRIGGERED
+
+
 def notification_deliver(notification_id: int) -> str:
     """Send one due notification through its channel; return what happened."""
     notification = _claim(notification_id)
     if notification is None:
         return "skipped"
-    if notification.incident.status != IncidentStatus.TRIGGERED:
+    if not still_wanted(notification):
         _finish(notification, status=NotificationStatus.CANCELLED)
         return "cancelled"
     if notification.in_maintenance and notification_hold(notification, timezone.now()):

@@ -3,24 +3,38 @@
 For each schedule with the switch on, Celery beat runs `handoffs_send_due` every minute. A shift
 that started within the last LOOKBACK (so a late or missed tick still notices it, but switching
 the notices on does not announce shifts long under way) gets one `HandoffNotice` row, unique per
-schedule, person and start; the run that claims the row (pending → sending) sends it. A crash
-after the claim leaves the row "sending": a notice may be lost, never sent twice.
+schedule, person and start. The run that claims the row (pending → sending) writes, in the same
+transaction, one message per SMS and e-mail contact method: a `Notification` row that names the
+notice instead of an incident, with its text. From there a notice goes the way a page goes
+(`delivery.py`): the same channel classes, the same per-number SMS limits, the row and its text
+recorded before the provider is called, the provider asked first whether an unsure send went
+out, transient failures retried with backoff, and the sweeper sending what a dead worker or a
+lost task left. The claiming run delivers them at once, as the escalation task does a level's
+first pages. So a notice is sent once, and a crash after the claim delays it, never loses it.
+
+Why a notification row rather than sharing only the channels: the channels, the lost-answer
+lookup, status callbacks, retries and sweeps all work on notification rows (a row's id is in its
+status callback URL; a SID recorded on any row is never taken for another's lost send), so a row
+gets all of them unchanged. What a page has and a notice does not: no incident to check or write
+a timeline on (the rows are its record, shown on the notice's admin page), no reply code, no
+bundling with pages, and no failing over (every method is sent at once anyway).
 """
 
 import datetime as dt
 import logging
-import smtplib
-import sys
-from zoneinfo import ZoneInfo
 
-import requests
-from django.conf import settings
-from django.core.mail import send_mail
-from twilio.base.exceptions import TwilioException
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from oncall.logs import mask_phone
-from paging.channels.twilio_client import twilio_client, twilio_configured
-from paging.models import ContactKind, ContactMethod, HandoffNotice
+from paging.delivery import notification_deliver
+from paging.models import (
+    ContactKind,
+    ContactMethod,
+    HandoffNotice,
+    Notification,
+    NotificationStatus,
+)
 from schedules.models import Schedule
 from schedules.resolver import Shift, shifts
 
@@ -30,6 +44,7 @@ LOOKBACK = dt.timedelta(minutes=10)
 # How far ahead the end of the new shift is looked for, to say "until …".
 HORIZON = dt.timedelta(days=35)
 Status = HandoffNotice.Status
+WENT_OUT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 
 
 def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
@@ -39,70 +54,71 @@ def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
     return [s for s in found if now - LOOKBACK < s.start <= now]
 
 
-def _local(instant: dt.datetime, zone: ZoneInfo) -> str:
-    return f"{instant.astimezone(zone):%a %d %b %H:%M}"
+def _methods(user_id: int) -> QuerySet[ContactMethod]:
+    """Return what a page would use of the person's SMS and e-mail: verified, not STOPped."""
+    return ContactMethod.objects.filter(
+        user_id=user_id, kind__in=[ContactKind.SMS, ContactKind.EMAIL], verified=True
+    ).exclude(kind=ContactKind.SMS, sms_stopped_at__isnull=False)
 
 
-def notice_text(notice: HandoffNotice) -> tuple[str, str]:
-    """Return the subject and the text of a handoff notice, times in the schedule's zone."""
-    zone = ZoneInfo(notice.schedule.time_zone)
-    until = f" until {_local(notice.shift_end, zone)}" if notice.shift_end else ""
-    subject = f"You are on call for {notice.schedule.name}"
-    text = (
-        f"On call: your shift on {notice.schedule.name} started "
-        f"{_local(notice.shift_start, zone)}{until} ({notice.schedule.time_zone})."
+def _message(notice: HandoffNotice, method: ContactMethod, now: dt.datetime) -> Notification:
+    return Notification(
+        handoff=notice,
+        user_id=notice.user_id,
+        tier=0,
+        rule_key=f"m{method.pk}",
+        kind=method.kind,
+        address=method.address,
+        due_at=now,
+        body=notice.words()[1],
     )
-    return subject, text
 
 
-def send_sms(address: str, text: str) -> str:
-    """Send one SMS through Twilio, or print it when Twilio is not configured."""
-    if not twilio_configured():
-        print(f"\n[SMS to {mask_phone(address)}] {text}\n", file=sys.stdout, flush=True)
-        return "console"
-    message = twilio_client().messages.create(
-        to=address, from_=settings.TWILIO_FROM_NUMBER, body=text
-    )
-    return message.sid
+@transaction.atomic
+def _claim(notice: HandoffNotice) -> list[tuple[ContactMethod, Notification]] | None:
+    """Claim the notice and record its messages; return them, or None if it is not ours."""
+    if not HandoffNotice.objects.filter(pk=notice.pk, status=Status.PENDING).update(
+        status=Status.SENDING
+    ):
+        return None
+    methods = list(_methods(notice.user_id))
+    now = timezone.now()
+    rows = Notification.objects.bulk_create([_message(notice, m, now) for m in methods])
+    return list(zip(methods, rows, strict=True))
 
 
-def send_email(address: str, subject: str, text: str) -> str:
-    """Send one e-mail (Django's console backend prints it when no SMTP host is set)."""
-    send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
-    return "sent"
-
-
-def _send_one(method: ContactMethod, subject: str, text: str) -> tuple[bool, str]:
-    """Send through one contact method; return whether it worked and a line for the record."""
+def _line(method: ContactMethod, message: Notification) -> str:
+    """Say how the first attempt of one message went, for the notice's record."""
     what = f"{method.get_kind_display()} {method.name}"
-    try:
-        if method.kind == ContactKind.SMS:
-            outcome = send_sms(method.address, text)
-        else:
-            outcome = send_email(method.address, subject, text)
-    except (TwilioException, requests.RequestException, smtplib.SMTPException, OSError) as exc:
-        return False, f"{what}: failed ({type(exc).__name__})"
-    return True, f"{what}: {outcome}"
+    if message.status in WENT_OUT:
+        return f"{what}: {message.provider_id}"
+    if message.status == NotificationStatus.FAILED:
+        return f"{what}: failed ({message.error})"
+    why = f" ({message.error})" if message.error else ""
+    return f"{what}: next attempt at {message.due_at:%H:%M:%S} UTC{why}"
 
 
-def _claim(notice_id: int) -> bool:
-    pending = HandoffNotice.objects.filter(pk=notice_id, status=Status.PENDING)
-    return bool(pending.update(status=Status.SENDING))
+def _status(messages: list[Notification]) -> str:
+    if any(m.status in WENT_OUT for m in messages):
+        return Status.SENT
+    if all(m.status == NotificationStatus.FAILED for m in messages):
+        return Status.FAILED  # also when there was nothing to send
+    return Status.SENDING
 
 
 def notice_send(*, notice: HandoffNotice) -> str:
-    """Claim the notice and send it through the person's SMS and e-mail contact methods."""
-    if not _claim(notice.pk):
+    """Claim the notice and deliver it through the person's SMS and e-mail contact methods."""
+    claimed = _claim(notice)
+    if claimed is None:
         return "skipped"
-    subject, text = notice_text(notice)
-    # Only what a page would use: verified, and no number that replied STOP.
-    methods = ContactMethod.objects.filter(
-        user_id=notice.user_id, kind__in=[ContactKind.SMS, ContactKind.EMAIL], verified=True
-    ).exclude(kind=ContactKind.SMS, sms_stopped_at__isnull=False)
-    results = [_send_one(method, subject, text) for method in methods]
-    status = Status.SENT if any(ok for ok, _ in results) else Status.FAILED
-    lines = "\n".join(line for _, line in results) or "no SMS or e-mail contact method"
-    HandoffNotice.objects.filter(pk=notice.pk).update(status=status, sent_to=lines)
+    for _, message in claimed:
+        notification_deliver(message.pk)
+        message.refresh_from_db()
+    lines = "\n".join(_line(method, message) for method, message in claimed)
+    status = _status([message for _, message in claimed])
+    HandoffNotice.objects.filter(pk=notice.pk).update(
+        status=status, sent_to=lines or "no SMS or e-mail contact method"
+    )
     log.info("handoff notice %s for schedule %s: %s", notice.pk, notice.schedule_id, status)
     return status
 

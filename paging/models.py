@@ -4,6 +4,7 @@ import datetime as dt
 import functools
 import re
 import secrets
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from escalation.models import EscalationPolicy
+from oncall.constraints import CompositeForeignKey
 from oncall.timezones import at_most_a_year
 
 # The keys an integration may have: ours are 32 characters (as PagerDuty's routing keys are), and
@@ -386,7 +388,9 @@ class ContactMethod(models.Model):
     class Meta:
         ordering = ["user", "kind", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "address"], name="contact_unique")
+            models.UniqueConstraint(fields=["user", "kind", "address"], name="contact_unique"),
+            # What a notification rule's (user, contact method) refers to (see there).
+            models.UniqueConstraint(fields=["user", "id"], name="contact_method_of_user"),
         ]
 
     def __str__(self) -> str:
@@ -405,7 +409,12 @@ class ContactMethod(models.Model):
 
 
 class NotificationRule(models.Model):
-    """Use a contact method this long after the person is paged (e.g. SMS now, call at 2 min)."""
+    """Use a contact method this long after the person is paged (e.g. SMS now, call at 2 min).
+
+    The contact method is always one of the rule's person's: another person's would send this
+    person's pages to them. clean() says so to admin, the API and `oncall apply`; the database
+    refuses whatever skips it (a composite foreign key to the method's own person and id).
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_rules"
@@ -415,9 +424,24 @@ class NotificationRule(models.Model):
 
     class Meta:
         ordering = ["user", "delay", "id"]
+        constraints = [
+            CompositeForeignKey(
+                fields=["user", "contact_method"],
+                to_fields=["user", "id"],
+                name="rule_contact_method_is_the_users",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_method} after {self.delay}"
+
+    def clean(self) -> None:
+        if self.user_id is None or self.contact_method_id is None:
+            return  # the missing field says so itself
+        owner = self.contact_method.user
+        if owner.pk != self.user_id:
+            message = f"Choose one of {self.user}'s contact methods: this one is {owner}'s."
+            raise ValidationError({"contact_method": message})
 
 
 class NotificationStatus(models.TextChoices):
@@ -433,10 +457,21 @@ class Notification(models.Model):
     """One message to one person for one incident, written before the provider is called.
 
     The unique key (incident, round, tier, loop, person, rule) means a retried or duplicated
-    task can never create a second row, and so never send twice.
+    task can never create a second row, and so never send twice. A handoff notice's messages
+    are rows too, with the notice instead of an incident (unique per notice and contact
+    method), so that they go through the same delivery as pages.
     """
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    handoff = models.ForeignKey(
+        "HandoffNotice", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     round = models.PositiveSmallIntegerField(default=0, db_default=0)
     tier = models.PositiveSmallIntegerField()
@@ -474,10 +509,20 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["incident", "round", "tier", "loop", "user", "rule_key"],
                 name="notification_once_per_step",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["handoff", "rule_key"], name="notification_once_per_notice"
+            ),
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False, handoff__isnull=True)
+                | Q(incident__isnull=True, handoff__isnull=False),
+                name="notification_for_an_incident_or_a_notice",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.incident_id is None:
+            return f"{self.what}: handoff notice {self.handoff_id}"
         return f"{self.what} for #{self.incident_id}"
 
     @property
@@ -528,7 +573,10 @@ class HandoffNotice(models.Model):
     """The notice to the person whose shift starts: one row per schedule, person and start.
 
     The row is written (unique) and then claimed before anything is sent, so overlapping or
-    repeated runs of the handoff task send each notice once.
+    repeated runs of the handoff task send each notice once. Its messages (`messages`, one
+    notification per contact method) are delivered like pages; the status says how the first
+    attempt went: sent (one went out), failed (none could), sending (they wait for a retry or
+    the number's SMS limit, and their rows say how that goes).
     """
 
     class Status(models.TextChoices):
@@ -544,7 +592,10 @@ class HandoffNotice(models.Model):
     shift_start = models.DateTimeField()
     shift_end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    sent_to = models.TextField(blank=True, help_text="What was sent where, one line each.")
+    sent_to = models.TextField(
+        blank=True,
+        help_text="What its first attempt sent where, one line each (its messages say the rest).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -557,6 +608,21 @@ class HandoffNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.schedule} from {self.shift_start:%Y-%m-%d %H:%M} UTC"
+
+    def words(self) -> tuple[str, str]:
+        """Return the subject and the text of the notice, times in the schedule's zone."""
+        zone = ZoneInfo(self.schedule.time_zone)
+        until = f" until {_local(self.shift_end, zone)}" if self.shift_end else ""
+        subject = f"You are on call for {self.schedule.name}"
+        text = (
+            f"On call: your shift on {self.schedule.name} started "
+            f"{_local(self.shift_start, zone)}{until} ({self.schedule.time_zone})."
+        )
+        return subject, text
+
+
+def _local(instant: dt.datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%a %d %b %H:%M}"
 
 
 class ReplyBundle(models.Model):

@@ -51,8 +51,13 @@ def _schedule_shifts(schedule: Schedule, start: dt.datetime, end: dt.datetime) -
 
 
 def _person_schedules(user: User) -> Iterable[Schedule]:
-    """Return every schedule the person could be on call in: rotations and overrides."""
-    mine = Q(layers__members__user=user) | Q(overrides__user=user)
+    """Return every schedule the person could be on call in: rotations, imported calendars
+    and overrides."""
+    mine = (
+        Q(layers__members__user=user)
+        | Q(layers__imported_events__user=user)
+        | Q(overrides__user=user)
+    )
     return Schedule.objects.filter(mine).distinct()
 
 

@@ -54,13 +54,9 @@ class NotificationRuleSerializer(StrictModelSerializer):
         fields = ["id", "user", "contact_method", "delay"]
 
     def validate(self, attrs: dict) -> dict:
-        user = attrs.get("user", getattr(self.instance, "user", None))
-        method = attrs.get("contact_method", getattr(self.instance, "contact_method", None))
-        if user is not None and method is not None and method.user_id != user.pk:
-            raise ValidationError({"contact_method": "must be one of the user's contact methods"})
         if "delay" in attrs and attrs["delay"].total_seconds() < 0:
             raise ValidationError({"delay": "must not be negative"})
-        return keep_owner(self, attrs)
+        return cleaned(self, keep_owner(self, attrs))
 
 
 class MethodInUserSerializer(ContactMethodSerializer):

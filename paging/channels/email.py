@@ -45,20 +45,38 @@ def _classify(exc: Exception) -> DeliveryError:
     return DeliveryError(f"mail server unreachable: {type(exc).__name__}", permanent=False)
 
 
+def _page(notification, headers: dict[str, str]) -> EmailMultiAlternatives:
+    context = _context(notification)
+    message = EmailMultiAlternatives(
+        subject=email_subject(notification.incident),
+        body=render_to_string("paging/page_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.address],
+        headers=headers,
+    )
+    message.attach_alternative(render_to_string("paging/page_email.html", context), "text/html")
+    return message
+
+
+def _notice(notification, headers: dict[str, str]) -> EmailMultiAlternatives:
+    """Return a handoff notice's e-mail: its subject, and the text stored on the row."""
+    subject, _ = notification.handoff.words()
+    return EmailMultiAlternatives(
+        subject=subject,
+        body=notification.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.address],
+        headers=headers,
+    )
+
+
 class EmailChannel(Channel):
     name = "email"
 
     def send(self, notification) -> str:
-        context = _context(notification)
         message_id = make_msgid(domain="oncall")
-        message = EmailMultiAlternatives(
-            subject=email_subject(notification.incident),
-            body=render_to_string("paging/page_email.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[notification.address],
-            headers={"Message-ID": message_id},
-        )
-        message.attach_alternative(render_to_string("paging/page_email.html", context), "text/html")
+        write = _page if notification.incident_id is not None else _notice
+        message = write(notification, {"Message-ID": message_id})
         try:
             message.send()
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:

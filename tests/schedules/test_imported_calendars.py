@@ -158,6 +158,22 @@ def test_imported_shifts_show_in_our_ical_export(client, alice, bob, carol):
     assert [str(e["SUMMARY"]) for e in christmas] == [f"On call: {layer.schedule.name} (Carol)"]
 
 
+def test_person_only_in_an_imported_calendar_gets_their_shifts_in_their_own_feed(
+    client, alice, bob, carol
+):
+    layer = refresh(uploaded("google_primary"))
+    carols = CalendarFeed.objects.create(user=carol)
+
+    body = client.get(reverse("calendar-feed", args=[carols.token])).content
+
+    events = list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+    found = [(e.decoded("DTSTART"), e.decoded("DTEND"), str(e["SUMMARY"])) for e in events]
+    # The all-day Christmas cover: 24, 25 and 26 December, midnight to midnight in Berlin.
+    assert found == [
+        (utc(2026, 12, 23, 23), utc(2026, 12, 26, 23), f"On call: {layer.schedule.name} (Carol)")
+    ]
+
+
 def test_an_imported_layer_under_a_rotation_fills_its_gaps(alice, bob, carol):
     layer = refresh(uploaded("google_primary"))
     layer.level = 2
