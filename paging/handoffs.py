@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.people import may_act
 from paging.delivery import notification_deliver
 from paging.models import (
     ContactKind,
@@ -55,9 +56,15 @@ def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
 
 
 def _methods(user_id: int) -> QuerySet[ContactMethod]:
-    """Return what a page would use of the person's SMS and e-mail: verified, not STOPped."""
+    """Return what a page would use of the person's SMS and e-mail: verified, not STOPped.
+
+    A deactivated person has none: they are told nothing, as they are paged for nothing.
+    """
     return ContactMethod.objects.filter(
-        user_id=user_id, kind__in=[ContactKind.SMS, ContactKind.EMAIL], verified=True
+        may_act("user"),
+        user_id=user_id,
+        kind__in=[ContactKind.SMS, ContactKind.EMAIL],
+        verified=True,
     ).exclude(kind=ContactKind.SMS, sms_stopped_at__isnull=False)
 
 

@@ -133,6 +133,18 @@ def test_unverified_and_stopped_methods_get_no_handoff_notice(twilio, smtp, alic
     assert HandoffNotice.objects.get().status == HandoffNotice.Status.FAILED
 
 
+def test_a_deactivated_person_gets_no_handoff_notice(twilio, smtp, alice, bob):
+    ContactMethodFactory(user=alice, kind="email", name="work", address="alice@example.com")
+    rota(alice, bob)
+    alice.is_active = False
+    alice.save()
+
+    run_at(HANDOFF + dt.timedelta(seconds=5))
+
+    assert twilio.messages == []
+    assert smtp.messages == []
+
+
 def test_a_schedule_with_the_switch_off_sends_nothing(twilio, smtp, alice, bob):
     ContactMethodFactory(user=alice, kind="email", name="work", address="alice@example.com")
     rota(alice, bob, notice=False)
