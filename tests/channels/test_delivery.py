@@ -108,6 +108,15 @@ def test_permanent_failure_falls_over_to_the_next_contact_method_at_once(
     assert "Voice call to Alice Adams goes out now instead of at" in entry
 
 
+def test_summary_with_line_breaks_and_control_characters_is_one_sms_line(webhooks, payments):
+    incident = page(payments, "Disk full\non db1\x07\x1b[31m\r\nsee runbook")
+
+    (sms,) = webhooks.messages
+    summary = "Disk full on db1 [31m see runbook"
+    assert sms.body == f"#{incident.pk} CRIT payments: {summary} - reply 1A ack, 1R resolve"
+    assert timeline(incident)[-1] == "SMS sent to Alice Adams"
+
+
 def test_unsubscribed_number_is_marked_stopped(webhooks, payments, alice):
     webhooks.fail_next(status=400, code=21610, message="Attempt to send to unsubscribed recipient")
 

@@ -70,6 +70,17 @@ def test_page_email_has_text_and_html_with_details_and_links(mailed):
     assert Notification.objects.get().provider_id in message["Message-ID"]
 
 
+def test_summary_with_newline_reaches_email_contact(smtp, twilio, payments, emails_alice):
+    incident = page(payments, "Disk full on db1\n/var at 99%\r\n\tsee runbook")
+
+    (message,) = smtp.messages
+    subject = f"[CRITICAL] #{incident.pk} payments: Disk full on db1 /var at 99% see runbook"
+    assert message["Subject"] == subject
+    assert "Disk full on db1\r\n/var at 99%" in parts(message)["text/plain"]  # the body keeps them
+    assert Notification.objects.get().status == "sent"
+    assert timeline(incident)[-1] == "E-mail sent to Alice Adams"
+
+
 def test_get_only_confirms_and_post_acknowledges(mailed, client, alice):
     incident, message = mailed
     url = links(parts(message)["text/plain"])["Acknowledge"]
