@@ -24,7 +24,7 @@ from oncall import metrics
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.callbacks import early_callbacks_expire
 from paging.contacts import unusable_reason
-from paging.delivery import notification_body, notification_deliver
+from paging.delivery import notification_abandon, notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
 from paging.maintenance import maintenance_until
 from paging.models import (
@@ -381,9 +381,14 @@ def _revived(now: dt.datetime) -> int:
     """Put back to pending the notifications whose sending worker died mid-send.
 
     The provider may have taken the send before the worker died: the next attempt asks it first.
+    One that has used its attempts fails instead, and the person's next contact method goes out.
     """
     stale = now - dt.timedelta(seconds=settings.PAGING_SENDING_STALE_SECONDS)
-    return Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale).update(
+    dead = Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale)
+    spent = dead.filter(attempts__gte=settings.PAGING_DELIVERY_MAX_ATTEMPTS)
+    for pk in spent.order_by("sent_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
+        notification_abandon(pk)
+    return dead.exclude(pk__in=spent.values("pk")).update(
         status=NotificationStatus.PENDING, unsure_since=F("sent_at")
     )
 

@@ -1,6 +1,6 @@
 """Notification channels: one class per channel behind one small interface, and a registry."""
 
-from paging.channels.base import Channel, DeliveryError
+from paging.channels.base import Channel, DeliveryError, delivery_error
 from paging.channels.console import ConsoleChannel
 from paging.channels.email import EmailChannel
 from paging.channels.twilio_client import twilio_configured
@@ -29,4 +29,4 @@ def channel_for(kind: str) -> Channel:
     return CHANNELS[name]()
 
 
-__all__ = ["CHANNELS", "Channel", "DeliveryError", "channel_for"]
+__all__ = ["CHANNELS", "Channel", "DeliveryError", "channel_for", "delivery_error"]
