@@ -170,7 +170,7 @@ def notification_abandon(notification_id: int) -> bool:
     if not abandoned:
         return False  # finished meanwhile, or another sweep took it
     notification = Notification.objects.select_related("incident", "user").get(pk=notification_id)
-    why = f"its worker stopped mid-send {notification.attempts} times"
+    why = f"its worker stopped mid-send, and it has used its {notification.attempts} attempts"
     next_method_now(notification, f"{notification.what} failed: {why}")
     return True
 

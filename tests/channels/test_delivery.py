@@ -148,7 +148,8 @@ def test_page_whose_worker_died_on_its_last_attempt_fails_over_instead_of_revivi
     (placed,) = webhooks.calls
     assert placed.to == ALICE_PHONE
     (entry,) = [e for e in timeline(incident) if e.startswith("SMS to Alice Adams failed")]
-    assert entry.startswith(f"SMS to Alice Adams failed: its worker stopped mid-send {last} times")
+    why = f"its worker stopped mid-send, and it has used its {last} attempts"
+    assert entry.startswith(f"SMS to Alice Adams failed: {why}")
     assert "Voice call to Alice Adams goes out now instead of at" in entry
 
 
