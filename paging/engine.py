@@ -23,6 +23,7 @@ from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.callbacks import early_callbacks_expire
+from paging.channels import sending_stale_after
 from paging.contacts import unusable_reason
 from paging.delivery import notification_abandon, notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
@@ -383,14 +384,19 @@ def _revived(now: dt.datetime) -> int:
     The provider may have taken the send before the worker died: the next attempt asks it first.
     One that has used its attempts fails instead, and the person's next contact method goes out.
     """
-    stale = now - dt.timedelta(seconds=settings.PAGING_SENDING_STALE_SECONDS)
-    dead = Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale)
-    spent = dead.filter(attempts__gte=settings.PAGING_DELIVERY_MAX_ATTEMPTS)
-    for pk in spent.order_by("sent_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
-        notification_abandon(pk)
-    return dead.exclude(pk__in=spent.values("pk")).update(
-        status=NotificationStatus.PENDING, unsure_since=F("sent_at")
-    )
+    revived = 0
+    for kind in ContactKind.values:
+        stale = now - sending_stale_after(kind)
+        dead = Notification.objects.filter(
+            status=NotificationStatus.SENDING, kind=kind, sent_at__lt=stale
+        )
+        last = settings.PAGING_DELIVERY_MAX_ATTEMPTS
+        for pk in dead.filter(attempts__gte=last).values_list("pk", flat=True)[:SWEEP_BATCH]:
+            notification_abandon(pk)
+        revived += dead.filter(attempts__lt=last).update(
+            status=NotificationStatus.PENDING, unsure_since=F("sent_at")
+        )
+    return revived
 
 
 def _late(now: dt.datetime) -> int:

@@ -48,6 +48,10 @@ class Channel:
     name = "base"
     provider_status = "sent"
 
+    def timeout(self) -> float:
+        """Return the most seconds one request to the provider takes (connecting included)."""
+        return 0.0
+
     def send(self, notification: "Notification") -> str:
         raise NotImplementedError
 

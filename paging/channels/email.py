@@ -49,6 +49,9 @@ def _classify(exc: Exception) -> DeliveryError:
 class EmailChannel(Channel):
     name = "email"
 
+    def timeout(self) -> float:
+        return settings.EMAIL_TIMEOUT  # for the whole SMTP conversation (oncall/mail.py)
+
     def send(self, notification) -> str:
         context = _context(notification)
         message_id = make_msgid(domain="oncall")
