@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -384,19 +384,16 @@ def _revived(now: dt.datetime) -> int:
     The provider may have taken the send before the worker died: the next attempt asks it first.
     One that has used its attempts fails instead, and the person's next contact method goes out.
     """
-    revived = 0
-    for kind in ContactKind.values:
-        stale = now - sending_stale_after(kind)
-        dead = Notification.objects.filter(
-            status=NotificationStatus.SENDING, kind=kind, sent_at__lt=stale
-        )
-        last = settings.PAGING_DELIVERY_MAX_ATTEMPTS
-        for pk in dead.filter(attempts__gte=last).values_list("pk", flat=True)[:SWEEP_BATCH]:
-            notification_abandon(pk)
-        revived += dead.filter(attempts__lt=last).update(
-            status=NotificationStatus.PENDING, unsure_since=F("sent_at")
-        )
-    return revived
+    stale = Q()
+    for kind in ContactKind.values:  # each channel has its own bound
+        stale |= Q(kind=kind, sent_at__lt=now - sending_stale_after(kind))
+    dead = Notification.objects.filter(stale, status=NotificationStatus.SENDING)
+    last = settings.PAGING_DELIVERY_MAX_ATTEMPTS
+    for pk in dead.filter(attempts__gte=last).values_list("pk", flat=True)[:SWEEP_BATCH]:
+        notification_abandon(pk)
+    return dead.filter(attempts__lt=last).update(
+        status=NotificationStatus.PENDING, unsure_since=F("sent_at")
+    )
 
 
 def _late(now: dt.datetime) -> int:
