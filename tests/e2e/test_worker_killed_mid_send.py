@@ -22,6 +22,7 @@ from django.utils import timezone
 from paging.delivery import notification_body
 from paging.engine import sweep
 from paging.models import ContactMethod, Incident, Notification
+from tests.conftest import require_services
 from tests.e2e.conftest import ROOT, _worker_env
 from tests.factories import ContactMethodFactory, ServiceFactory, UserFactory
 from tests.paging.test_escalation_engine import timeline
@@ -63,6 +64,7 @@ def _due_page(method: ContactMethod, service, summary: str) -> Notification:
 @contextmanager
 def killed_while_sending(notification: Notification, twilio, tmp_path: Path, *, taken):
     """Send `notification` from a worker process; SIGKILL it once `taken()` holds."""
+    require_services()  # the worker process must see the test's database
     env = _worker_env("http://127.0.0.1:9", twilio)
     code = (
         "import django; django.setup(); from paging.delivery import notification_deliver; "
