@@ -4,11 +4,12 @@
 acknowledgement timeout). Nobody acknowledges, so every incident pages Level 2 once its timeout
 runs out. Lateness = (Level 2 SMS at the fake Twilio) - (Level 1 paged + the timeout). Two runs:
 normal (two worker processes and one beat), and one where a worker is killed with SIGKILL
-half-way, while it holds scheduled Level 2 tasks: the sweeper must make up for them, within
-about its interval. For that run it also prints the lateness of the pages the dead worker held
-(the tasks it had scheduled, reserved or running when killed, and the pages it was sending):
-they must go out within the sweep interval + 10 s. Settings are production's, but for the sweep
-interval and the carrier-safe SMS limits.
+half-way, while it holds scheduled Level 2 tasks and waits for Twilio's answer to pages (Twilio
+holds four requests unanswered just then, and never takes them): the sweeper must make up for
+them. For that run it also prints the lateness of the pages the dead worker held (those of the
+tasks it had scheduled, reserved or running when killed, not out by then): they must go out
+within the sweep interval + 10 s. Settings are production's, but for the sweep interval and the
+carrier-safe SMS limits.
 """
 
 import ast
@@ -23,12 +24,14 @@ import time
 from contextlib import ExitStack, contextmanager
 
 from bench import stack
+from tests.waiting import wait_until
 
 INCIDENTS = 200
 RATE = 5  # incidents opened per second
 TIMEOUT = dt.timedelta(seconds=5)
 SWEEP_INTERVAL = 2  # seconds; production's default is 5
 LEVEL_1, LEVEL_2 = "+15550100001", "+15550100002"
+STALLED = 4  # Twilio requests left unanswered around the kill
 
 
 def _timed_fake():
@@ -141,12 +144,12 @@ def _first(args: list | str) -> int:
 
 
 def _held_pages(
-    tasks: list[tuple[str, int, bool]], arrived: dict, killed_at: float, ids: list[int]
+    tasks: list[tuple[str, int, bool]], arrived: dict, killed_at: float
 ) -> set[tuple[int, int]]:
     """Return the (incident, level) pages the dead worker held that were not out when it died.
 
-    A step task waiting for its eta runs Level 2; one ready to run, the first level not out yet.
-    A page whose worker died while sending it was sent again: it has a second attempt.
+    A step task waiting for its eta runs Level 2; one ready to run (or running), the first level
+    not out yet.
     """
     from paging.models import Notification
 
@@ -159,9 +162,18 @@ def _held_pages(
             pages.add(Notification.objects.values_list("incident_id", "tier").get(pk=pk))
         elif name == "paging.escalate" and not out((pk, 1)):
             pages.add((pk, 1) if waits or out((pk, 0)) else (pk, 0))
-    revived = Notification.objects.filter(incident_id__in=ids, attempts__gt=1)
-    pages |= set(revived.values_list("incident_id", "tier"))
     return {page for page in pages if not out(page)}
+
+
+def _kill_mid_send(fake, worker) -> tuple[list[tuple[str, int, bool]], float]:
+    """SIGKILL `worker` while Twilio leaves requests unanswered; return what it held, and when."""
+    fake.fail_next(hang=True, times=STALLED)  # never taken: a dead worker's page must be resent
+    wait_until(lambda: fake.hanging >= STALLED, timeout=30, what="stalled requests")
+    held = _held_tasks(f"bench0@{socket.gethostname()}")
+    os.kill(worker.pid, signal.SIGKILL)
+    killed_at = time.time()
+    fake.release()  # the survivor's stalled requests drop: it retries them (asking Twilio first)
+    return held, killed_at
 
 
 def _run_once(fake, env: dict[str, str], *, kill: bool) -> tuple[list[float], list[float]]:
@@ -176,14 +188,12 @@ def _run_once(fake, env: dict[str, str], *, kill: bool) -> tuple[list[float], li
             time.sleep(max(0.0, started + n / RATE - time.monotonic()))
             ids.append(_trigger(integration, n))
             if kill and n == INCIDENTS // 2:
-                held = _held_tasks(f"bench0@{socket.gethostname()}")
-                os.kill(workers[0].pid, signal.SIGKILL)
-                killed_at = time.time()
+                held, killed_at = _kill_mid_send(fake, workers[0])
         for level in (LEVEL_1, LEVEL_2):  # a page the dead worker held may come after Level 2
             fake.wait_for_messages(INCIDENTS, to=level, timeout=180)
     due, arrived = _due(ids), _arrivals(fake)
     level_2 = [arrived[pk, 1] - due[pk, 1] for pk in ids]
-    dead = _held_pages(held, arrived, killed_at, ids)
+    dead = _held_pages(held, arrived, killed_at)
     return level_2, [arrived[page] - due[page] for page in dead]
 
 
