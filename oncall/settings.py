@@ -198,10 +198,9 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", "", schemes=("http", "https")).rstrip("/")
-# The most one Twilio request takes, connecting included; and one SMTP conversation (connect to
-# the last answer). A worker killed mid-send leaves its page "sending": the sweeper sends it
-# again once the claim is this plus 3 s old (`paging.channels.sending_stale_after`), so these
-# bound how late a dead worker's pages are, and must stay short.
+# The most one Twilio request takes, connecting included. With EMAIL_TIMEOUT it also bounds how
+# late a worker killed mid-send makes its pages: a page left "sending" is sent again once its
+# claim is its channel's bound + 3 s old (`paging.channels.sending_stale_after`). Keep both short.
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 5, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -210,6 +209,7 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# The most one e-mail takes in all, from connecting to the server's last answer (oncall/mail.py).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 5, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_BACKEND = (
