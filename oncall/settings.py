@@ -209,7 +209,10 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", "", schemes=("http", "https")).rstrip("/")
-TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+# The most one Twilio request takes, connecting included. With EMAIL_TIMEOUT it also bounds how
+# late a worker killed mid-send makes its pages: a page left "sending" is sent again once its
+# claim is its channel's bound + 3 s old (`paging.channels.sending_stale_after`). Keep both short.
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 5, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
@@ -217,10 +220,11 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# The most one e-mail takes in all, from connecting to the server's last answer (oncall/mail.py).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 5, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
+    "oncall.mail.EmailBackend"  # Django's, with EMAIL_TIMEOUT for a whole message
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
@@ -304,9 +308,6 @@ PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimu
 PAGING_DEFAULT_RULES = env_delays(
     "PAGING_DEFAULT_RULES", "sms:0,voice:0,email:0", kinds=("sms", "voice", "email")
 )
-# A notification claimed for sending this long ago, and never finished, belonged to a worker
-# that died: send it again. Keep it well above TWILIO_TIMEOUT_SECONDS.
-PAGING_SENDING_STALE_SECONDS = env_int("PAGING_SENDING_STALE_SECONDS", 60, minimum=1)
 # Carrier-safe limits per phone number: seconds between two SMS, and SMS per hour. Pages held
 # back by them go out together as one bundled SMS when the number may be texted again.
 PAGING_SMS_MIN_INTERVAL_SECONDS = env_int("PAGING_SMS_MIN_INTERVAL_SECONDS", 5)

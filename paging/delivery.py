@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from paging.actions import timeline_add
 from paging.bundles import bundle_claim, bundle_code, bundle_items, bundle_mates_claim
-from paging.channels import Channel, DeliveryError, channel_for
+from paging.channels import Channel, DeliveryError, channel_for, delivery_error
 from paging.channels.email import email_subject
 from paging.channels.twilio_client import UNSUBSCRIBED
 from paging.contacts import phone_sms_stop, sms_stopped
@@ -165,6 +165,23 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
     next_method_now(notification, f"{notification.what} failed: {error}")
 
 
+def notification_abandon(notification_id: int) -> bool:
+    """Fail a page whose worker died mid-send on its last attempt, and fall over; say so.
+
+    A page that kills every worker that sends it (or keeps meeting dying workers) would
+    otherwise be revived and sent again for ever.
+    """
+    abandoned = Notification.objects.filter(
+        pk=notification_id, status=NotificationStatus.SENDING
+    ).update(status=NotificationStatus.FAILED, error="its worker stopped mid-send")
+    if not abandoned:
+        return False  # finished meanwhile, or another sweep took it
+    notification = Notification.objects.select_related("incident", "user").get(pk=notification_id)
+    why = f"its worker stopped mid-send, and it has used its {notification.attempts} attempts"
+    next_method_now(notification, f"{notification.what} failed: {why}")
+    return True
+
+
 def _defer(notification: Notification, until: dt.datetime) -> None:
     """Put an SMS back until its number may be texted again (it may then go out bundled)."""
     _finish(
@@ -217,7 +234,8 @@ def _send(batch: list[Notification]) -> str:
     started = time.monotonic()
     try:
         provider_id = channel.send(primary)
-    except DeliveryError as error:
+    except Exception as exc:  # whatever it is, the page is failed or retried, never left sending
+        error = delivery_error(exc)
         for notification in batch:
             _failed(notification, error)
         return "failed"
@@ -273,7 +291,8 @@ def _already_sent(batch: list[Notification]) -> bool:
     channel = channel_for(primary.kind)
     try:
         provider_id = channel.find_sent(primary)
-    except DeliveryError as error:
+    except Exception as exc:
+        error = delivery_error(exc)
         # A duplicate page is better than a lost one.
         for notification in batch:
             message = (

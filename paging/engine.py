@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,8 +24,9 @@ from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
 from paging.callbacks import early_callbacks_expire
+from paging.channels import sending_stale_after
 from paging.contacts import unusable_reason
-from paging.delivery import notification_body, notification_deliver
+from paging.delivery import notification_abandon, notification_body, notification_deliver
 from paging.heartbeats import heartbeats_check
 from paging.maintenance import maintenance_until
 from paging.models import (
@@ -393,9 +394,16 @@ def _revived(now: dt.datetime) -> int:
     """Put back to pending the notifications whose sending worker died mid-send.
 
     The provider may have taken the send before the worker died: the next attempt asks it first.
+    One that has used its attempts fails instead, and the person's next contact method goes out.
     """
-    stale = now - dt.timedelta(seconds=settings.PAGING_SENDING_STALE_SECONDS)
-    return Notification.objects.filter(status=NotificationStatus.SENDING, sent_at__lt=stale).update(
+    stale = Q()
+    for kind in ContactKind.values:  # each channel has its own bound
+        stale |= Q(kind=kind, sent_at__lt=now - sending_stale_after(kind))
+    dead = Notification.objects.filter(stale, status=NotificationStatus.SENDING)
+    last = settings.PAGING_DELIVERY_MAX_ATTEMPTS
+    for pk in dead.filter(attempts__gte=last).values_list("pk", flat=True)[:SWEEP_BATCH]:
+        notification_abandon(pk)
+    return dead.filter(attempts__lt=last).update(
         status=NotificationStatus.PENDING, unsure_since=F("sent_at")
     )
 

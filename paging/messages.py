@@ -16,13 +16,25 @@ _REPLACEMENTS = {
     "\u2026": "...",
     "`": "'",
 }
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_BREAKS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
+
+
+def one_line(text: str) -> str:
+    """Return `text` as one line: line breaks and control characters become single spaces.
+
+    For every header or single-line field that carries alert text (an e-mail Subject, an SMS, a
+    call's words): a newline there makes a mail library refuse the message, and a control
+    character makes the XML a call is spoken from invalid.
+    """
+    return " ".join(text.translate(_BREAKS).split())
 
 
 def gsm_safe(text: str) -> str:
     """Return `text` folded to plain characters so the SMS stays GSM-7 (160 per segment)."""
     text = "".join(_REPLACEMENTS.get(ch, ch) for ch in text)
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return " ".join(folded.split())
+    return one_line(folded)
 
 
 def gsm_length(text: str) -> int:

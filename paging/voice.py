@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from accounts.models import User
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.messages import one_line
 from paging.models import Incident, IncidentStatus, Notification
 
 _SALT = "paging.voice"
@@ -35,7 +36,7 @@ KEYS: dict[str, tuple[Action, str]] = {
 def spoken_page(incident: Incident) -> str:
     """Return the words a page call says about `incident`."""
     severity = _SEVERITY_WORDS.get(incident.severity, incident.severity)
-    return (
+    return one_line(
         f"This is an on-call page. {severity} incident {incident.pk} on "
         f"{incident.service.name}: {incident.summary[:300]}."
     )

@@ -1,6 +1,8 @@
 """Notification channels: one class per channel behind one small interface, and a registry."""
 
-from paging.channels.base import Channel, DeliveryError
+import datetime as dt
+
+from paging.channels.base import Channel, DeliveryError, delivery_error
 from paging.channels.console import ConsoleChannel
 from paging.channels.email import EmailChannel
 from paging.channels.twilio_client import twilio_configured
@@ -15,6 +17,9 @@ CHANNELS: dict[str, type[Channel]] = {
 }
 # Contact kind → the channel that delivers it when Twilio is configured.
 _BY_KIND = {"sms": "twilio_sms", "voice": "twilio_voice", "email": "email"}
+# Beyond the provider's bound, a live worker needs a moment between its claim and its request
+# (a few queries), and the sweeper's clock may differ a little from the worker's.
+CLAIM_SLACK = dt.timedelta(seconds=3)
 
 
 def channel_for(kind: str) -> Channel:
@@ -29,4 +34,20 @@ def channel_for(kind: str) -> Channel:
     return CHANNELS[name]()
 
 
-__all__ = ["CHANNELS", "Channel", "DeliveryError", "channel_for"]
+def sending_stale_after(kind: str) -> dt.timedelta:
+    """Return how long a page of contact kind `kind` can be `sending` before its worker is dead.
+
+    A live worker sends within its provider's time limit of claiming the page (and again within
+    it of asking the provider whether an unsure send went out): past that, no one is sending it.
+    """
+    return dt.timedelta(seconds=channel_for(kind).timeout()) + CLAIM_SLACK
+
+
+__all__ = [
+    "CHANNELS",
+    "Channel",
+    "DeliveryError",
+    "channel_for",
+    "delivery_error",
+    "sending_stale_after",
+]

@@ -1,9 +1,12 @@
 """The interface every channel implements."""
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from paging.models import Notification
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -19,6 +22,21 @@ class DeliveryError(Exception):
         self.maybe_sent = maybe_sent
 
 
+def delivery_error(exc: Exception) -> DeliveryError:
+    """Return what a channel raised as a DeliveryError, whatever it was.
+
+    An error no channel expected is permanent (a retry would most likely meet it again), except
+    a network error, which may pass; either way the page is failed or retried, never left stuck.
+    """
+    if isinstance(exc, DeliveryError):
+        return exc
+    log.error("unexpected error from a channel", exc_info=exc)
+    message = f"unexpected {type(exc).__name__}: {exc}"[:300]
+    # A connection that broke mid-request may have carried the send: ask before sending again.
+    transient = isinstance(exc, OSError)
+    return DeliveryError(message, permanent=not transient, maybe_sent=transient)
+
+
 class Channel:
     """Sends one notification and returns the provider's id for it.
 
@@ -29,6 +47,10 @@ class Channel:
 
     name = "base"
     provider_status = "sent"
+
+    def timeout(self) -> float:
+        """Return the most seconds one request to the provider takes (connecting included)."""
+        return 0.0
 
     def send(self, notification: "Notification") -> str:
         raise NotImplementedError

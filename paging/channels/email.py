@@ -9,12 +9,13 @@ from django.template.loader import render_to_string
 
 from paging.channels.base import Channel, DeliveryError
 from paging.links import action_url
+from paging.messages import one_line
 
 
 def email_subject(incident) -> str:
     """Return the subject line of a page e-mail."""
     tag = incident.severity.upper()
-    return f"[{tag}] #{incident.pk} {incident.service.name}: {incident.summary[:150]}"
+    return one_line(f"[{tag}] #{incident.pk} {incident.service.name}: {incident.summary[:150]}")
 
 
 def _context(notification) -> dict:
@@ -72,6 +73,9 @@ def _notice(notification, headers: dict[str, str]) -> EmailMultiAlternatives:
 
 class EmailChannel(Channel):
     name = "email"
+
+    def timeout(self) -> float:
+        return settings.EMAIL_TIMEOUT  # for the whole SMTP conversation (oncall/mail.py)
 
     def send(self, notification) -> str:
         message_id = make_msgid(domain="oncall")

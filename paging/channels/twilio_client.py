@@ -2,7 +2,8 @@
 
 `TWILIO_API_BASE_URL` sends every REST call to a Twilio-compatible provider (or to our fake in
 tests) by rewriting the scheme and host of each request in a small HTTP client, rather than by
-patching the library.
+patching the library. Each request takes at most `TWILIO_TIMEOUT_SECONDS`, connecting included:
+the sweeper counts on that bound to tell a dead worker's page from one still being sent.
 """
 
 import contextlib
@@ -16,6 +17,7 @@ from django.db.models import Q
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.util import Timeout
 
 from paging.channels.base import DeliveryError
 from paging.models import Notification
@@ -30,8 +32,18 @@ LOOKUP_SLACK = dt.timedelta(seconds=60)
 LOOKUP_LIMIT = 50
 
 
-class RebasedHttpClient(TwilioHttpClient):
-    """A Twilio HTTP client that sends each request to `base_url` instead of *.twilio.com."""
+class BoundedHttpClient(TwilioHttpClient):
+    """A Twilio HTTP client whose requests take at most `timeout` seconds each, in all."""
+
+    def __init__(self, *, timeout: float, **kwargs) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        # A number would bound the connect and each wait for the answer separately (twice it in
+        # all, or more); `total` bounds both together. The client checks only a number's sign.
+        self.timeout = Timeout(total=timeout)
+
+
+class RebasedHttpClient(BoundedHttpClient):
+    """A bounded Twilio HTTP client that sends each request to `base_url`, not *.twilio.com."""
 
     def __init__(self, base_url: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -57,7 +69,7 @@ def twilio_client() -> Client:
     if settings.TWILIO_API_BASE_URL:
         http = RebasedHttpClient(settings.TWILIO_API_BASE_URL, timeout=timeout)
     else:
-        http = TwilioHttpClient(timeout=timeout)
+        http = BoundedHttpClient(timeout=timeout)
     return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http)
 
 

@@ -22,6 +22,9 @@ class TwilioSmsChannel(Channel):
     name = "twilio_sms"
     provider_status = "queued"
 
+    def timeout(self) -> float:
+        return settings.TWILIO_TIMEOUT_SECONDS
+
     def send(self, notification) -> str:
         with provider_errors():
             message = twilio_client().messages.create(

@@ -20,6 +20,9 @@ class TwilioVoiceChannel(Channel):
     name = "twilio_voice"
     provider_status = "queued"
 
+    def timeout(self) -> float:
+        return settings.TWILIO_TIMEOUT_SECONDS
+
     def send(self, notification) -> str:
         with provider_errors():
             call = twilio_client().calls.create(

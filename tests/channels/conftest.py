@@ -1,5 +1,6 @@
 """Channel fixtures: Twilio's webhooks through Django's test client, a real SMTP server."""
 
+import asyncio
 import datetime as dt
 import email
 import threading
@@ -103,13 +104,37 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
+class _SlowInbox(_Inbox):
+    """Answers MAIL FROM and RCPT TO only after a pause each, as a busy mail server does."""
+
+    pause = 0.6
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        await asyncio.sleep(self.pause)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        await asyncio.sleep(self.pause)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
 @pytest.fixture
 def smtp(settings):
-    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
-    inbox = _Inbox()
+    """A real SMTP server (aiosmtpd) that our SMTP backend sends to."""
+    yield from _serve(_Inbox(), settings)
+
+
+@pytest.fixture
+def slow_smtp(settings):
+    """A real SMTP server that takes 0.6 s to answer each of MAIL FROM and RCPT TO."""
+    yield from _serve(_SlowInbox(), settings)
+
+
+def _serve(inbox: _Inbox, settings):
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "oncall.mail.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     try:

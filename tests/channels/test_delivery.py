@@ -7,9 +7,10 @@ import time_machine
 from django.utils import timezone
 
 from paging.delivery import notification_deliver
+from paging.engine import incident_escalate, sweep
 from paging.models import Incident, Notification
 from tests.channels.conftest import ALICE_PHONE, page
-from tests.paging.test_escalation_engine import timeline
+from tests.paging.test_escalation_engine import timeline, trigger, work
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +107,59 @@ def test_permanent_failure_falls_over_to_the_next_contact_method_at_once(
     entry = timeline(incident)[-2]
     assert entry.startswith(f"SMS to Alice Adams failed: Twilio 400 error {code}: Refused; ")
     assert "Voice call to Alice Adams goes out now instead of at" in entry
+
+
+def test_unexpected_send_error_is_a_failure_that_falls_over_at_once(
+    webhooks, payments, sms_then_call
+):
+    webhooks.fail_next(garbled=True)  # 200 with an HTML page: the client cannot read it
+
+    incident = page(payments)
+
+    sms = Notification.objects.get(kind="sms")
+    assert (sms.status, sms.attempts) == ("failed", 1)
+    assert webhooks.messages == []
+    (placed,) = webhooks.calls
+    assert placed.to == ALICE_PHONE
+    entry = timeline(incident)[-2]
+    assert entry.startswith("SMS to Alice Adams failed: unexpected JSONDecodeError: ")
+    assert "Voice call to Alice Adams goes out now instead of at" in entry
+
+
+def test_page_whose_worker_died_on_its_last_attempt_fails_over_instead_of_reviving(
+    webhooks, payments, sms_then_call, settings
+):
+    incident = trigger(payments)
+    incident_escalate(incident.pk)
+    sms = Notification.objects.get(kind="sms")
+    # What a worker killed mid-send on the page's last attempt leaves behind.
+    last = settings.PAGING_DELIVERY_MAX_ATTEMPTS
+    Notification.objects.filter(pk=sms.pk).update(
+        status="sending", attempts=last, sent_at=timezone.now()
+    )
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=False):
+        sweep()
+        work()
+
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts) == ("failed", last)
+    assert [m for m in webhooks.messages if m.to == ALICE_PHONE] == []  # Bob's level came too
+    (placed,) = webhooks.calls
+    assert placed.to == ALICE_PHONE
+    (entry,) = [e for e in timeline(incident) if e.startswith("SMS to Alice Adams failed")]
+    why = f"its worker stopped mid-send, and it has used its {last} attempts"
+    assert entry.startswith(f"SMS to Alice Adams failed: {why}")
+    assert "Voice call to Alice Adams goes out now instead of at" in entry
+
+
+def test_summary_with_line_breaks_and_control_characters_is_one_sms_line(webhooks, payments):
+    incident = page(payments, "Disk full\non db1\x07\x1b[31m\r\nsee runbook")
+
+    (sms,) = webhooks.messages
+    summary = "Disk full on db1 [31m see runbook"
+    assert sms.body == f"#{incident.pk} CRIT payments: {summary} - reply 1A ack, 1R resolve"
+    assert timeline(incident)[-1] == "SMS sent to Alice Adams"
 
 
 def test_unsubscribed_number_is_marked_stopped(webhooks, payments, alice):

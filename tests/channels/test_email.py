@@ -70,6 +70,31 @@ def test_page_email_has_text_and_html_with_details_and_links(mailed):
     assert Notification.objects.get().provider_id in message["Message-ID"]
 
 
+def test_summary_with_newline_reaches_email_contact(smtp, twilio, payments, emails_alice):
+    incident = page(payments, "Disk full on db1\n/var at 99%\r\n\tsee runbook")
+
+    (message,) = smtp.messages
+    subject = f"[CRITICAL] #{incident.pk} payments: Disk full on db1 /var at 99% see runbook"
+    assert message["Subject"] == subject
+    assert "Disk full on db1\r\n/var at 99%" in parts(message)["text/plain"]  # the body keeps them
+    assert Notification.objects.get().status == "sent"
+    assert timeline(incident)[-1] == "E-mail sent to Alice Adams"
+
+
+def test_mail_server_slower_in_all_than_email_timeout_is_cut_off_and_retried(
+    slow_smtp, twilio, payments, emails_alice, settings
+):
+    settings.EMAIL_TIMEOUT = 1  # each answer comes within it, all of them do not
+
+    incident = page(payments)
+
+    assert slow_smtp.messages == []
+    notification = Notification.objects.get()
+    assert notification.status == "pending"
+    assert notification.error.startswith("mail server unreachable")
+    assert "E-mail sent to Alice Adams" not in timeline(incident)
+
+
 def test_get_only_confirms_and_post_acknowledges(mailed, client, alice):
     incident, message = mailed
     url = links(parts(message)["text/plain"])["Acknowledge"]

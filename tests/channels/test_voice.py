@@ -60,6 +60,21 @@ def test_call_says_the_incident_and_gathers_one_key(webhooks, payments, calls_al
     assert "Voice call placed to Alice Adams" in timeline(incident)
 
 
+def test_call_speaks_a_summary_with_line_breaks_and_control_characters_as_one_line(
+    webhooks, payments, calls_alice
+):
+    incident = page(payments, "Disk full\non db1\x07\r\nsee runbook")
+    (call,) = webhooks.calls
+
+    status, twiml = webhooks.answer_call(call)
+
+    assert status == 200
+    assert said(twiml).startswith(
+        f"This is an on-call page. Critical incident {incident.pk} on payments: "
+        "Disk full on db1 see runbook."
+    )
+
+
 def test_key_4_acknowledges_and_says_so(webhooks, payments, calls_alice, alice):
     incident, call, twiml = answered(webhooks, payments)
 

@@ -60,9 +60,7 @@ def cluster(twilio, tmp_path: Path, *, workers: int, beats: int):
     env = _worker_env("http://127.0.0.1:9", twilio) | {
         "CELERY_BROKER_URL": broker,
         "SWEEP_INTERVAL_SECONDS": "1",
-        # A send cut off by SIGKILL is retried this soon; a slow fake (the machine is busy)
-        # must not time out first, or the retry would page twice.
-        "PAGING_SENDING_STALE_SECONDS": "8",
+        # A send cut off by SIGKILL is retried once its claim is this + 3 s old.
         "TWILIO_TIMEOUT_SECONDS": "5",
         "LOG_LEVEL": "INFO",
         # One SMS per page, so pages can be counted: no carrier-safe spacing or bundling.

@@ -1,8 +1,10 @@
 """A worker SIGKILLed in the middle of a send: the page goes out once, never twice, never lost.
 
 A real process claims the notification and calls the fake Twilio, which takes the SMS or call
-(or not) and never answers; the process is killed there. Once the claim is stale, the sweeper
-revives the notification and asks Twilio whether it already has it before sending again.
+(or not) and never answers; the process is killed there. Once the claim is older than any
+Twilio request takes (TWILIO_TIMEOUT_SECONDS, 5 s, and a little), the sweeper revives the
+notification and asks Twilio whether it already has it before sending again: a sweep 10 s after
+the claim sends the page.
 """
 
 import datetime as dt
@@ -20,6 +22,7 @@ from django.utils import timezone
 from paging.delivery import notification_body
 from paging.engine import sweep
 from paging.models import ContactMethod, Incident, Notification
+from tests.conftest import require_services
 from tests.e2e.conftest import ROOT, _worker_env
 from tests.factories import ContactMethodFactory, ServiceFactory, UserFactory
 from tests.paging.test_escalation_engine import timeline
@@ -27,13 +30,7 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-STALE = 30  # seconds before a claim is taken for a dead worker's
 NOT_AGAIN = "was already sent before a worker stopped or lost the answer; not sent again"
-
-
-@pytest.fixture
-def stale(settings):
-    settings.PAGING_SENDING_STALE_SECONDS = STALE
 
 
 def notification_for(kind: str) -> Notification:
@@ -67,7 +64,8 @@ def _due_page(method: ContactMethod, service, summary: str) -> Notification:
 @contextmanager
 def killed_while_sending(notification: Notification, twilio, tmp_path: Path, *, taken):
     """Send `notification` from a worker process; SIGKILL it once `taken()` holds."""
-    env = _worker_env("http://127.0.0.1:9", twilio) | {"TWILIO_TIMEOUT_SECONDS": "60"}
+    require_services()  # the worker process must see the test's database
+    env = _worker_env("http://127.0.0.1:9", twilio)
     code = (
         "import django; django.setup(); from paging.delivery import notification_deliver; "
         f"notification_deliver({notification.pk})"
@@ -90,24 +88,24 @@ def killed_while_sending(notification: Notification, twilio, tmp_path: Path, *, 
         twilio.release()
 
 
-def sweep_after_stale_time(notification: Notification) -> None:
-    """Run the sweeper once the claim of the dead worker is stale."""
+def sweep_ten_seconds_later(notification: Notification) -> None:
+    """Run the sweeper 10 s after the dead worker claimed the notification."""
     notification.refresh_from_db()
     assert notification.status == "sending"
-    later = notification.sent_at + dt.timedelta(seconds=STALE + 1)
+    later = notification.sent_at + dt.timedelta(seconds=10)
     with time_machine.travel(later, tick=False):
         sweep()
     notification.refresh_from_db()
 
 
 def test_sms_twilio_took_before_the_worker_died_is_not_sent_again(
-    transactional_db, twilio, stale, tmp_path
+    transactional_db, twilio, tmp_path
 ):
     notification = notification_for("sms")
     twilio.fail_next(hang=True, accept=True)
 
     with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.messages):
-        sweep_after_stale_time(notification)
+        sweep_ten_seconds_later(notification)
 
     (sms,) = twilio.messages
     assert (notification.status, notification.provider_id) == ("sent", sms.sid)
@@ -115,28 +113,28 @@ def test_sms_twilio_took_before_the_worker_died_is_not_sent_again(
 
 
 def test_call_twilio_placed_before_the_worker_died_is_not_placed_again(
-    transactional_db, twilio, stale, tmp_path
+    transactional_db, twilio, tmp_path
 ):
     notification = notification_for("voice")
     twilio.fail_next(hang=True, accept=True)
 
     with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.calls):
-        sweep_after_stale_time(notification)
+        sweep_ten_seconds_later(notification)
 
     (call,) = twilio.calls
     assert (notification.status, notification.provider_id) == ("sent", call.sid)
     assert f"Voice call to Alice Adams {NOT_AGAIN}" in timeline(notification.incident)
 
 
-def test_sms_twilio_never_got_is_sent_once_after_the_worker_died(
-    transactional_db, twilio, stale, tmp_path
+def test_sms_twilio_never_got_is_sent_once_by_a_sweep_ten_seconds_after_the_worker_died(
+    transactional_db, twilio, tmp_path
 ):
     notification = notification_for("sms")
     twilio.fail_next(hang=True)  # the request never reaches Twilio's records
 
     with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.hanging):
         assert twilio.messages == []
-        sweep_after_stale_time(notification)
+        sweep_ten_seconds_later(notification)
 
     (sms,) = twilio.messages
     assert (notification.status, notification.provider_id) == ("sent", sms.sid)
@@ -144,13 +142,13 @@ def test_sms_twilio_never_got_is_sent_once_after_the_worker_died(
     assert timeline(notification.incident) == ["SMS sent to Alice Adams"]
 
 
-def test_twilio_unable_to_say_means_sent_again_and_said(transactional_db, twilio, stale, tmp_path):
+def test_twilio_unable_to_say_means_sent_again_and_said(transactional_db, twilio, tmp_path):
     notification = notification_for("sms")
     twilio.fail_next(hang=True, accept=True)
     twilio.fail_next(status=503, message="Service Unavailable", lists=True)
 
     with killed_while_sending(notification, twilio, tmp_path, taken=lambda: twilio.messages):
-        sweep_after_stale_time(notification)
+        sweep_ten_seconds_later(notification)
 
     first, second = twilio.messages  # a duplicate is better than a lost page
     assert first.body == second.body == notification.body
@@ -163,13 +161,13 @@ def test_twilio_unable_to_say_means_sent_again_and_said(transactional_db, twilio
 
 
 def test_bundle_twilio_took_before_the_worker_died_is_not_sent_again(
-    transactional_db, twilio, stale, tmp_path
+    transactional_db, twilio, tmp_path
 ):
     pages = bundle_for_alice()
     twilio.fail_next(hang=True, accept=True)
 
     with killed_while_sending(pages[0], twilio, tmp_path, taken=lambda: twilio.messages):
-        sweep_after_stale_time(pages[0])
+        sweep_ten_seconds_later(pages[0])
 
     (sms,) = twilio.messages
     assert sms.body.startswith("2 incidents: ")
@@ -181,13 +179,13 @@ def test_bundle_twilio_took_before_the_worker_died_is_not_sent_again(
 
 
 def test_bundle_twilio_never_got_goes_out_once_for_both_after_the_worker_died(
-    transactional_db, twilio, stale, tmp_path
+    transactional_db, twilio, tmp_path
 ):
     pages = bundle_for_alice()
     twilio.fail_next(hang=True)  # the request never reaches Twilio's records
 
     with killed_while_sending(pages[0], twilio, tmp_path, taken=lambda: twilio.hanging):
-        sweep_after_stale_time(pages[0])
+        sweep_ten_seconds_later(pages[0])
 
     (sms,) = twilio.messages
     assert sms.body.startswith("2 incidents: ")

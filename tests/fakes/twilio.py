@@ -7,7 +7,8 @@ first). It can also play Twilio's part towards our webhooks: inbound SMS and del
 callbacks, signed with the account's auth token; answering a call by fetching its TwiML and
 pressing a key on its `<Gather>`. `fail_next` injects errors (a 500, a 21211) or a request that
 never answers (`hang=True`, a client timeout); with `accept=True` the message or call is recorded
-first, so Twilio has it but the client never learns so. `lists=True` aims the failure at list
+first, so Twilio has it but the client never learns so; `garbled=True` answers 200 with an HTML
+page instead of JSON (a proxy in the way). `lists=True` aims the failure at list
 requests instead. `before_answer` lets a test play Twilio's status callbacks before the create
 request is answered (they can outrun it).
 
@@ -92,6 +93,11 @@ class _Failure:
     message: str
     hang: float = 0.0  # seconds to hold the request before hanging up
     accept: bool = False
+    garbled: bool = False
+
+
+class _Garbled(Exception):
+    """Answer with an HTML page where JSON belongs, raised while handling a request."""
 
 
 class _ApiError(Exception):
@@ -323,6 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
                 )
         except _ApiError as error:
             status, body = error.status, _error_body(error.status, error.code, error.message)
+        except _Garbled:
+            self._send(200, "text/html", b"<html><body>Gateway says hello</body></html>")
+            return
         self._send_json(status, body)
 
     def _read_body(self) -> bytes:
@@ -332,9 +341,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
         """Write `body` as a JSON response."""
-        payload = json.dumps(body).encode("utf-8")
+        self._send(status, "application/json; charset=utf-8", json.dumps(body).encode("utf-8"))
+
+    def _send(self, status: int, content_type: str, payload: bytes) -> None:
+        """Write an answer of `content_type`."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -460,6 +472,7 @@ class FakeTwilio:
         hang: bool | float = False,
         accept: bool = False,
         lists: bool = False,
+        garbled: bool = False,
     ) -> None:
         """Answer the next `times` create requests with this error, recording nothing.
 
@@ -467,12 +480,13 @@ class FakeTwilio:
         if it is a number, then hang up): the client times out or sees the connection drop. With
         `accept`, record the message or call first, then hang up without an answer (after
         hanging, with `hang`): Twilio has it, the client never hears so. With `lists`, fail the
-        next list requests instead of creates.
+        next list requests instead of creates. With `garbled`, answer 200 with an HTML page
+        instead of JSON, recording nothing.
         """
         queue = self._list_failures if lists else self._failures
         with self._changed:
             held = HTTP_TIMEOUT if hang is True else float(hang)
-            queue.extend([_Failure(status, code, message, held, accept)] * times)
+            queue.extend([_Failure(status, code, message, held, accept, garbled)] * times)
 
     def before_answer(self, action: Callable[[FakeMessage | FakeCall], object]) -> None:
         """Run `action` on the next message or call created, before answering its request.
@@ -651,6 +665,8 @@ class FakeTwilio:
         """Hang, hang up or answer an error, as `failure` says (nothing if it is None)."""
         if failure is None:
             return
+        if failure.garbled:
+            raise _Garbled
         if failure.hang:
             self._hold(failure.hang)
         if failure.hang or failure.accept:
