@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.people import unpageable_reason
 from paging.actions import timeline_add
 from paging.bundles import bundle_claim, bundle_code, bundle_items, bundle_mates_claim
 from paging.channels import Channel, DeliveryError, channel_for, delivery_error
@@ -347,6 +348,13 @@ def still_wanted(notification: Notification) -> bool:
     return incident is None or incident.status == IncidentStatus.TRIGGERED
 
 
+def _person_gone(notification: Notification, why: str) -> None:
+    """Cancel a page its person may no longer get (deactivated since it was planned); say so."""
+    message = f"{notification.what} not sent: {notification.user} {why}"
+    _finish(notification, status=NotificationStatus.CANCELLED, error=message)
+    timeline_add(incident=notification.incident, kind="cancelled", message=message)
+
+
 def notification_deliver(notification_id: int) -> str:
     """Send one due notification through its channel; return what happened."""
     notification = _claim(notification_id)
@@ -354,6 +362,9 @@ def notification_deliver(notification_id: int) -> str:
         return "skipped"
     if not still_wanted(notification):
         _finish(notification, status=NotificationStatus.CANCELLED)
+        return "cancelled"
+    if (why := unpageable_reason(notification.user)) is not None:
+        _person_gone(notification, why)
         return "cancelled"
     if notification.in_maintenance and notification_hold(notification, timezone.now()):
         return "held"

@@ -109,6 +109,23 @@ def test_permanent_failure_falls_over_to_the_next_contact_method_at_once(
     assert "Voice call to Alice Adams goes out now instead of at" in entry
 
 
+def test_page_planned_before_its_person_was_deactivated_is_not_sent(
+    webhooks, payments, sms_then_call, alice
+):
+    incident = page(payments)
+    alice.is_active = False
+    alice.save()
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6), tick=False):
+        sweep()
+
+    assert webhooks.calls == []
+    assert Notification.objects.get(kind="voice").status == "cancelled"
+    assert (
+        timeline(incident)[-1] == "Voice call to Alice Adams not sent: Alice Adams is deactivated"
+    )
+
+
 def test_unexpected_send_error_is_a_failure_that_falls_over_at_once(
     webhooks, payments, sms_then_call
 ):
