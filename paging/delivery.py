@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.people import unpageable_reason
@@ -227,11 +227,36 @@ def _store_batch(batch: list[Notification]) -> None:
     Notification.objects.filter(pk__in=[n.pk for n in batch]).update(body=body, bundle_key=key)
 
 
+def _still_ours(batch: list[Notification]) -> bool:
+    """Renew our claim on every page of `batch` just before the provider has it; False if lost.
+
+    The sweeper takes a page back once its claim is older than the provider's bound plus a
+    little (`sending_stale_after`), and another worker may then send it. A worker that stalled
+    longer than that between its claim and its request (a slow database, a paused process) finds
+    here that the page is no longer its own, and does not send it a second time. Renewing also
+    restarts the stale clock where the request starts (after a lookup of an unsure send, say).
+    """
+    now = timezone.now()
+    mine = Q()
+    for notification in batch:
+        mine |= Q(pk=notification.pk, attempts=notification.attempts)
+    renewed = Notification.objects.filter(mine, status=NotificationStatus.SENDING)
+    if renewed.update(sent_at=now) != len(batch):
+        # Pages still ours stay "sending": the sweeper takes them back and asks the provider.
+        log.warning("page %s was taken over while this worker stalled: not sent here", batch[0].pk)
+        return False
+    for notification in batch:
+        notification.sent_at = now
+    return True
+
+
 def _send(batch: list[Notification]) -> str:
     """Send the first notification's text once; record the outcome on every one in `batch`."""
     primary = batch[0]
     channel = channel_for(primary.kind)
     _store_batch(batch)
+    if not _still_ours(batch):
+        return "taken over"
     started = time.monotonic()
     try:
         provider_id = channel.send(primary)
