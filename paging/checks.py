@@ -1,7 +1,9 @@
 """System checks: catch a half-configured deployment at start-up, not at the first page."""
 
+import os
+
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 _TWILIO = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
 
@@ -21,3 +23,20 @@ def twilio_settings(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+# Variables no longer read, and what took their place: an upgrade keeps working, and says so.
+_RETIRED = {
+    "PAGING_SENDING_STALE_SECONDS": "a dead worker's claim is now stale after the provider's "
+    "bound (TWILIO_TIMEOUT_SECONDS, EMAIL_TIMEOUT) + 3 s",
+}
+
+
+@register()
+def retired_settings(app_configs, **kwargs) -> list:
+    """Warn about variables that are set but read no more."""
+    return [
+        Warning(f"{name} is set but no longer read", hint=instead, id="paging.W001")
+        for name, instead in _RETIRED.items()
+        if name in os.environ or f"{name}_FILE" in os.environ
+    ]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from oncall import env
@@ -121,3 +122,12 @@ def test_logs_never_show_integration_keys_or_whole_phone_numbers():
     line = "Not Found: /integrations/AbC-123_xyz/ paging +15550100001"
 
     assert redact(line) == "Not Found: /integrations/[redacted]/ paging +15***01"
+
+
+def test_a_retired_variable_still_set_is_a_warning_at_start_up(monkeypatch):
+    monkeypatch.setenv("PAGING_SENDING_STALE_SECONDS", "60")
+
+    found = [m for m in run_checks() if m.id == "paging.W001"]
+
+    assert [m.msg for m in found] == ["PAGING_SENDING_STALE_SECONDS is set but no longer read"]
+    assert "TWILIO_TIMEOUT_SECONDS" in found[0].hint
