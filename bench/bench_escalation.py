@@ -102,8 +102,8 @@ def _process(command: list[str], env: dict[str, str], log):
 
 
 def _trigger(integration, n: int) -> int:
-    from paging.ingest import alert_ingest
-    from paging.integrations import Event
+    from paging.ingest.formats import Event
+    from paging.ingest.store import alert_ingest
 
     event = Event(action="trigger", summary=f"bench {n}", dedup_key=f"esc-{time.time()}-{n}")
     return alert_ingest(integration=integration, event=event, payload={}).pk

@@ -333,8 +333,9 @@ PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 # How long a contact method verification code (or e-mail link) works.
 PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
-# On PostgreSQL a trigger joins or opens its incident in one SQL statement (paging/ingest_pg.py);
-# off, every alert takes the portable ORM path. Only for comparing the two.
+# On PostgreSQL a trigger joins or opens its incident in one SQL statement
+# (paging/ingest/store_pg.py); off, every alert takes the portable ORM path. Only for comparing
+# the two.
 INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)
 # Webhook bodies over this size get a 413 (Alertmanager groups of thousands of alerts stay under).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -27,7 +27,7 @@ from paging.callbacks import early_callbacks_expire
 from paging.channels import sending_stale_after
 from paging.contacts import unusable_reason
 from paging.delivery import notification_abandon, notification_body, notification_deliver
-from paging.heartbeats import heartbeats_check
+from paging.ingest.heartbeats import heartbeats_check
 from paging.maintenance import maintenance_until
 from paging.models import (
     OPEN_STATUSES,

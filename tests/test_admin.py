@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, token_digest
 from paging.engine import incident_escalate
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Incident, Integration
 from schedules.models import Layer, Schedule
 from tests.factories import IntegrationFactory, PolicyFactory, UserFactory

@@ -16,8 +16,8 @@ from accounts.models import ApiToken, User
 from escalation.models import EscalationPolicy
 from oncall.api import router
 from oncall.apibase import StrictFields
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Incident, MaintenanceWindow, NotificationRule, Service
 from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
 from tests.conftest import client_for

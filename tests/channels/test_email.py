@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Notification, NotificationRule
 from tests.channels.conftest import page
 from tests.factories import IntegrationFactory

@@ -8,8 +8,8 @@ from django.urls import reverse
 from escalation.models import EscalationPolicy
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Incident, Notification
 from tests.factories import IntegrationFactory, UserFactory
 

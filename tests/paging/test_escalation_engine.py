@@ -13,8 +13,8 @@ from django.utils import timezone
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.delivery import notification_deliver
 from paging.engine import incident_escalate, maintenance_changed, sweep
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Incident, IncidentStatus, Notification, NotificationRule
 from schedules.models import Layer, LayerMember, Schedule
 from tests.factories import (

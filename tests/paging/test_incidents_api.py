@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from paging.engine import incident_escalate
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Incident, Notification
 from tests.factories import IntegrationFactory, ServiceFactory, UserFactory
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from paging.engine import incident_escalate
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import Notification
 from schedules.models import CalendarFeed, Layer, LayerMember, LayerRestriction, Override, Schedule
 from tests.factories import IntegrationFactory, PolicyFactory, ServiceFactory, UserFactory

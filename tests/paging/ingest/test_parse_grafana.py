@@ -11,10 +11,10 @@ from django.http.request import HttpHeaders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paging.integrations import grafana
-from paging.integrations.base import ACTIONS, SEVERITIES, PayloadError, SignatureError
+from paging.ingest.formats import grafana
+from paging.ingest.formats.base import ACTIONS, SEVERITIES, PayloadError, SignatureError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "grafana"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "grafana"
 SAMPLES = sorted(p.name for p in FIXTURES.glob("*.json"))
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SECRET = "s3cret"

@@ -12,7 +12,7 @@ import json
 
 from django.db import connection
 
-from paging.integrations import AlertRecord, Event
+from paging.ingest.formats import AlertRecord, Event
 from paging.models import ADDED_QUIET, Integration
 
 # The alert rows a statement writes, passed as one JSON array.

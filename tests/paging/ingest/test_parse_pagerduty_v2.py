@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from paging.integrations import pagerduty_v2
-from paging.integrations.base import Event, PayloadError
+from paging.ingest.formats import pagerduty_v2
+from paging.ingest.formats.base import Event, PayloadError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pagerduty_v2"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pagerduty_v2"
 KEY = "e93facc04764012d7bfb002500d5d1a6"
 BAD_SEVERITY = (
     "'payload.severity' is invalid "

@@ -11,10 +11,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paging.integrations import generic, pagerduty_v2
-from paging.integrations.base import ACTIONS, SEVERITIES, Event, PayloadError
+from paging.ingest.formats import generic, pagerduty_v2
+from paging.ingest.formats.base import ACTIONS, SEVERITIES, Event, PayloadError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PARSERS = {"generic": generic.parse, "pagerduty_v2": pagerduty_v2.parse}
 KINDS = sorted(PARSERS)
 CAPTURED = {

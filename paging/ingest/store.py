@@ -15,9 +15,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from paging import ingest_pg
 from paging.actions import incident_acknowledge, incident_resolve, timeline_add
-from paging.integrations import AlertRecord, Event
+from paging.ingest import store_pg
+from paging.ingest.formats import AlertRecord, Event
 from paging.models import ADDED_QUIET, OPEN_STATUSES, Alert, Incident, Integration, Service, Urgency
 from paging.queue import enqueue_on_commit
 
@@ -220,9 +220,9 @@ def alert_ingest(*, integration: Integration, event: Event, payload: object) -> 
 def _fast_trigger(integration: Integration, event: Event, payload: object) -> int | None:
     """Join or open the incident in one statement each; None when only the ORM path can."""
     now, key = timezone.now(), event.dedup_key
-    rows = ingest_pg.alert_rows(event, payload, record_payload)
+    rows = store_pg.alert_rows(event, payload, record_payload)
     if key:
-        joined = ingest_pg.join(
+        joined = store_pg.join(
             integration=integration,
             key=key,
             rows=rows,
@@ -237,7 +237,7 @@ def _fast_trigger(integration: Integration, event: Event, payload: object) -> in
     if _in_storm(service, now):
         return None
     due = now if service.escalation_policy_id else None
-    opened = ingest_pg.open_incident(
+    opened = store_pg.open_incident(
         integration=integration,
         key=key,
         event=event,

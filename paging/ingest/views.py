@@ -17,10 +17,10 @@ from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from paging.heartbeats import heartbeat_ping
-from paging.ingest import events_store
-from paging.integrations import PARSERS, Event, PayloadError, SignatureError, pagerduty_v2
-from paging.integrations.base import load_json_object
+from paging.ingest.formats import PARSERS, Event, PayloadError, SignatureError, pagerduty_v2
+from paging.ingest.formats.base import load_json_object
+from paging.ingest.heartbeats import heartbeat_ping
+from paging.ingest.store import events_store
 from paging.models import Integration, IntegrationKind
 
 log = logging.getLogger(__name__)

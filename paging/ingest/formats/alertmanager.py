@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from paging.integrations.base import AlertRecord, Event, PayloadError, load_json_object
-from paging.integrations.common import (
+from paging.ingest.formats.base import AlertRecord, Event, PayloadError, load_json_object
+from paging.ingest.formats.common import (
     most_severe,
     severity_from,
     string_map,
     web_link,
 )
-from paging.integrations.common import timestamp as parse_time
+from paging.ingest.formats.common import timestamp as parse_time
 
 MAX_SUMMARY = 1024
 MAX_KEY = 255

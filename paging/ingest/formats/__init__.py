@@ -1,7 +1,7 @@
 """Webhook formats: one module per format, each with a pure `parse(body, headers, options)`."""
 
-from paging.integrations import alertmanager, generic, grafana, pagerduty_v2
-from paging.integrations.base import AlertRecord, Event, PayloadError, SignatureError
+from paging.ingest.formats import alertmanager, generic, grafana, pagerduty_v2
+from paging.ingest.formats.base import AlertRecord, Event, PayloadError, SignatureError
 
 PARSERS = {
     "generic": generic.parse,

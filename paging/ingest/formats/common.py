@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from paging.integrations.base import SEVERITIES, PayloadError
+from paging.ingest.formats.base import SEVERITIES, PayloadError
 
 # Go (Alertmanager, Grafana) writes RFC 3339 with up to nine fractional digits; Python's
 # fromisoformat takes at most six, so the fraction is trimmed before parsing. ASCII only:

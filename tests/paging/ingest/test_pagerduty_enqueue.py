@@ -15,7 +15,7 @@ from tests.factories import IntegrationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_ingest_paths")]
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pagerduty_v2"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pagerduty_v2"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from paging.integrations.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
+from paging.ingest.formats.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
 
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255

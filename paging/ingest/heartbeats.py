@@ -7,8 +7,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from paging.actions import incident_resolve
-from paging.ingest import alert_ingest
-from paging.integrations import Event
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
 from paging.models import OPEN_STATUSES, Incident, Integration, IntegrationKind
 
 

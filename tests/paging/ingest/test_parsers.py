@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from paging.integrations import PARSERS, PayloadError, SignatureError, pagerduty_v2
+from paging.ingest.formats import PARSERS, PayloadError, SignatureError, pagerduty_v2
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def fixture(name: str) -> bytes:

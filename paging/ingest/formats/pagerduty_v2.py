@@ -12,8 +12,8 @@ any length an integration key may have (16 to 64 characters) is taken, not only 
 from collections.abc import Mapping
 from typing import Any
 
-from paging.integrations.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
-from paging.integrations.common import web_link
+from paging.ingest.formats.base import ACTIONS, SEVERITIES, Event, PayloadError, load_json_object
+from paging.ingest.formats.common import web_link
 from paging.models import KEY_MAX, KEY_MIN
 
 MAX_SUMMARY = 1024

@@ -18,15 +18,15 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from paging.integrations.alertmanager import (
+from paging.ingest.formats.alertmanager import (
     GROUP_DETAILS,
     Flavor,
     group_details,
     group_events,
     stable_key,
 )
-from paging.integrations.base import Event, PayloadError, SignatureError, load_json_object
-from paging.integrations.common import severity_from, string_map, text, web_link
+from paging.ingest.formats.base import Event, PayloadError, SignatureError, load_json_object
+from paging.ingest.formats.common import severity_from, string_map, text, web_link
 
 DEFAULT_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 # What Grafana sends when its Header setting is left blank, despite the placeholder above.

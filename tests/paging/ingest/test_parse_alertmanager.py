@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paging.integrations import alertmanager
-from paging.integrations.base import ACTIONS, SEVERITIES, PayloadError
+from paging.ingest.formats import alertmanager
+from paging.ingest.formats.base import ACTIONS, SEVERITIES, PayloadError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alertmanager"
 SAMPLES = sorted(p.name for p in FIXTURES.glob("*.json"))
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 UTC = dt.UTC
