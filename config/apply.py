@@ -12,7 +12,7 @@ from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSp
 from escalation.models import EscalationPolicy, Tier
 from paging.engine import maintenance_changed
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
-from paging.verification import contact_method_verification_send
+from paging.notify.verification import contact_method_verification_send
 from schedules.layers import schedule_set_layers
 from schedules.models import Override, Schedule
 

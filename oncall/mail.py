@@ -3,7 +3,7 @@
 Django gives the socket `EMAIL_TIMEOUT` for each wait, and one message waits for a dozen answers
 (greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA …), so a slow server could hold a worker many
 times that. Here each wait gets only what is left of one deadline, so the sweeper can tell a
-dead worker's page from one still being sent (`paging.channels.sending_stale_after`).
+dead worker's page from one still being sent (`paging.notify.channels.sending_stale_after`).
 """
 
 import smtplib

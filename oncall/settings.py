@@ -211,7 +211,8 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", "", schemes=("http", "https")).rstrip("/")
 # The most one Twilio request takes, connecting included. With EMAIL_TIMEOUT it also bounds how
 # late a worker killed mid-send makes its pages: a page left "sending" is sent again once its
-# claim is its channel's bound + 3 s old (`paging.channels.sending_stale_after`). Keep both short.
+# claim is its channel's bound + 3 s old (`paging.notify.channels.sending_stale_after`). Keep
+# both short.
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 5, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -9,7 +9,6 @@ from accounts.people import may_act
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
-from paging.channels import DeliveryError
 from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
     ContactMethod,
@@ -22,7 +21,11 @@ from paging.models import (
     Service,
     TimelineEntry,
 )
-from paging.verification import contact_method_mark_verified, contact_method_verification_send
+from paging.notify.channels import DeliveryError
+from paging.notify.verification import (
+    contact_method_mark_verified,
+    contact_method_verification_send,
+)
 
 
 class IntegrationInline(admin.TabularInline):

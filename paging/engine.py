@@ -23,10 +23,6 @@ from escalation.models import Tier
 from escalation.planner import Exhausted, Position, State, Step, decide
 from oncall import metrics
 from paging.actions import incident_ack_expire, incident_auto_resolve, timeline_add
-from paging.callbacks import early_callbacks_expire
-from paging.channels import sending_stale_after
-from paging.contacts import unusable_reason
-from paging.delivery import notification_abandon, notification_body, notification_deliver
 from paging.ingest.heartbeats import heartbeats_check
 from paging.maintenance import maintenance_until
 from paging.models import (
@@ -40,6 +36,10 @@ from paging.models import (
     NotificationStatus,
     Service,
 )
+from paging.notify.callbacks import early_callbacks_expire
+from paging.notify.channels import sending_stale_after
+from paging.notify.contacts import unusable_reason
+from paging.notify.delivery import notification_abandon, notification_body, notification_deliver
 from paging.queue import deliver_later, enqueue_on_commit
 from schedules.resolver import oncall_at
 

@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from paging import delivery, engine, handoffs, replies
+from paging import engine
+from paging.notify import delivery, handoffs, replies
 
 
 @shared_task(name="paging.escalate")

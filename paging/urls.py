@@ -1,7 +1,7 @@
 from django.urls import path
 
-from paging import link_views, twilio_webhooks
 from paging.ingest import views
+from paging.notify import link_views, twilio_webhooks
 
 urlpatterns = [
     path("integrations/<str:key>/", views.integration_webhook, name="integration-webhook"),

@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from paging.channels.twilio_client import RebasedHttpClient
+from paging.notify.channels.twilio_client import RebasedHttpClient
 from tests.fakes.twilio import FakeTwilio
 
 SENDER = "+15559990000"

@@ -19,9 +19,9 @@ from oncall.apibase import (
     keep_owner,
     refuse_body,
 )
-from paging.channels.base import DeliveryError
 from paging.models import ContactMethod, NotificationRule
-from paging.verification import (
+from paging.notify.channels.base import DeliveryError
+from paging.notify.verification import (
     contact_method_add,
     contact_method_mark_verified,
     contact_method_verification_send,

@@ -29,7 +29,7 @@ def pytest_runtest_teardown(item, nextitem):
 
     Tests elsewhere publish tasks to the same broker and run them themselves; a worker still
     consuming would take their work first (seen as "skipped" deliveries when this directory ran
-    before tests/channels).
+    before tests/paging/notify).
     """
     if _worker and (nextitem is None or not nextitem.path.is_relative_to(HERE)):
         _stop(_worker.pop())

@@ -19,9 +19,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from paging.delivery import notification_body
 from paging.engine import sweep
 from paging.models import ContactMethod, Incident, Notification
+from paging.notify.delivery import notification_body
 from tests.conftest import require_services
 from tests.e2e.conftest import ROOT, _worker_env
 from tests.factories import ContactMethodFactory, ServiceFactory, UserFactory
@@ -67,7 +67,7 @@ def killed_while_sending(notification: Notification, twilio, tmp_path: Path, *, 
     require_services()  # the worker process must see the test's database
     env = _worker_env("http://127.0.0.1:9", twilio)
     code = (
-        "import django; django.setup(); from paging.delivery import notification_deliver; "
+        "import django; django.setup(); from paging.notify.delivery import notification_deliver; "
         f"notification_deliver({notification.pk})"
     )
     log = tmp_path / "worker.log"

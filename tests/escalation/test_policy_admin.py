@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 
 from escalation.models import EscalationPolicy
-from paging.delivery import notification_deliver
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
 from paging.models import Incident, Notification
+from paging.notify.delivery import notification_deliver
 from tests.factories import IntegrationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ import time_machine
 from django.utils import timezone
 
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
-from paging.delivery import notification_deliver
 from paging.engine import incident_escalate, maintenance_changed, sweep
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
 from paging.models import Incident, IncidentStatus, Notification, NotificationRule
+from paging.notify.delivery import notification_deliver
 from schedules.models import Layer, LayerMember, Schedule
 from tests.factories import (
     ContactMethodFactory,

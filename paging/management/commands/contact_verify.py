@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from paging.models import ContactMethod
-from paging.verification import (
+from paging.notify.verification import (
     contact_method_mark_verified,
     contact_method_verification_send,
     contact_method_verify,

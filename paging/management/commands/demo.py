@@ -9,8 +9,8 @@ from django.db import transaction
 
 from accounts.models import User
 from escalation.models import EscalationPolicy, Tier
-from paging.channels.twilio_client import twilio_configured
 from paging.models import ContactKind, ContactMethod, Integration, NotificationRule, Service
+from paging.notify.channels.twilio_client import twilio_configured
 from schedules.models import Layer, LayerMember, Schedule
 
 RESPONDERS = [

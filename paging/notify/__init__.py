@@ -1,0 +1,1 @@
+"""Notifications go out: a due notification → a person through a channel, and their answer back."""

@@ -1,0 +1,153 @@
+"""Handoff notices: tell the incoming person by SMS and e-mail when their shift starts.
+
+For each schedule with the switch on, Celery beat runs `handoffs_send_due` every minute. A shift
+that started within the last LOOKBACK (so a late or missed tick still notices it, but switching
+the notices on does not announce shifts long under way) gets one `HandoffNotice` row, unique per
+schedule, person and start. The run that claims the row (pending → sending) writes, in the same
+transaction, one message per SMS and e-mail contact method: a `Notification` row that names the
+notice instead of an incident, with its text. From there a notice goes the way a page goes
+(`delivery.py`): the same channel classes, the same per-number SMS limits, the row and its text
+recorded before the provider is called, the provider asked first whether an unsure send went
+out, transient failures retried with backoff, and the sweeper sending what a dead worker or a
+lost task left. The claiming run delivers them at once, as the escalation task does a level's
+first pages. So a notice is sent once, and a crash after the claim delays it, never loses it.
+
+Why a notification row rather than sharing only the channels: the channels, the lost-answer
+lookup, status callbacks, retries and sweeps all work on notification rows (a row's id is in its
+status callback URL; a SID recorded on any row is never taken for another's lost send), so a row
+gets all of them unchanged. What a page has and a notice does not: no incident to check or write
+a timeline on (the rows are its record, shown on the notice's admin page), no reply code, no
+bundling with pages, and no failing over (every method is sent at once anyway).
+"""
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.people import may_act
+from paging.models import (
+    ContactKind,
+    ContactMethod,
+    HandoffNotice,
+    Notification,
+    NotificationStatus,
+)
+from paging.notify.delivery import notification_deliver
+from schedules.models import Schedule
+from schedules.resolver import Shift, shifts
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = dt.timedelta(minutes=10)
+# How far ahead the end of the new shift is looked for, to say "until …".
+HORIZON = dt.timedelta(days=35)
+Status = HandoffNotice.Status
+WENT_OUT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+
+
+def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
+    """Return the schedule's shifts that began in (now - LOOKBACK, now]."""
+    start, end = now - LOOKBACK - dt.timedelta(days=1), now + HORIZON
+    found = shifts(schedule.snapshot(start, end), start, end)
+    return [s for s in found if now - LOOKBACK < s.start <= now]
+
+
+def _methods(user_id: int) -> QuerySet[ContactMethod]:
+    """Return what a page would use of the person's SMS and e-mail: verified, not STOPped.
+
+    A deactivated person has none: they are told nothing, as they are paged for nothing.
+    """
+    return ContactMethod.objects.filter(
+        may_act("user"),
+        user_id=user_id,
+        kind__in=[ContactKind.SMS, ContactKind.EMAIL],
+        verified=True,
+    ).exclude(kind=ContactKind.SMS, sms_stopped_at__isnull=False)
+
+
+def _message(notice: HandoffNotice, method: ContactMethod, now: dt.datetime) -> Notification:
+    return Notification(
+        handoff=notice,
+        user_id=notice.user_id,
+        tier=0,
+        rule_key=f"m{method.pk}",
+        kind=method.kind,
+        address=method.address,
+        due_at=now,
+        body=notice.words()[1],
+    )
+
+
+@transaction.atomic
+def _claim(notice: HandoffNotice) -> list[tuple[ContactMethod, Notification]] | None:
+    """Claim the notice and record its messages; return them, or None if it is not ours."""
+    if not HandoffNotice.objects.filter(pk=notice.pk, status=Status.PENDING).update(
+        status=Status.SENDING
+    ):
+        return None
+    methods = list(_methods(notice.user_id))
+    now = timezone.now()
+    rows = Notification.objects.bulk_create([_message(notice, m, now) for m in methods])
+    return list(zip(methods, rows, strict=True))
+
+
+def _line(method: ContactMethod, message: Notification) -> str:
+    """Say how the first attempt of one message went, for the notice's record."""
+    what = f"{method.get_kind_display()} {method.name}"
+    if message.status in WENT_OUT:
+        return f"{what}: {message.provider_id}"
+    if message.status == NotificationStatus.FAILED:
+        return f"{what}: failed ({message.error})"
+    why = f" ({message.error})" if message.error else ""
+    return f"{what}: next attempt at {message.due_at:%H:%M:%S} UTC{why}"
+
+
+def _status(messages: list[Notification]) -> str:
+    if any(m.status in WENT_OUT for m in messages):
+        return Status.SENT
+    if all(m.status == NotificationStatus.FAILED for m in messages):
+        return Status.FAILED  # also when there was nothing to send
+    return Status.SENDING
+
+
+def notice_send(*, notice: HandoffNotice) -> str:
+    """Claim the notice and deliver it through the person's SMS and e-mail contact methods."""
+    claimed = _claim(notice)
+    if claimed is None:
+        return "skipped"
+    for _, message in claimed:
+        notification_deliver(message.pk)
+        message.refresh_from_db()
+    lines = "\n".join(_line(method, message) for method, message in claimed)
+    status = _status([message for _, message in claimed])
+    HandoffNotice.objects.filter(pk=notice.pk).update(
+        status=status, sent_to=lines or "no SMS or e-mail contact method"
+    )
+    log.info("handoff notice %s for schedule %s: %s", notice.pk, notice.schedule_id, status)
+    return status
+
+
+def notice_record(*, schedule: Schedule, shift: Shift, horizon_end: dt.datetime) -> HandoffNotice:
+    """Return the notice row for a shift's start, creating it once."""
+    notice, _ = HandoffNotice.objects.get_or_create(
+        schedule=schedule,
+        user_id=shift.person,
+        shift_start=shift.start,
+        defaults={"shift_end": shift.end if shift.end < horizon_end else None},
+    )
+    notice.schedule = schedule
+    return notice
+
+
+def handoffs_send_due(now: dt.datetime) -> dict[str, int]:
+    """Send the notices of shifts that just started, on schedules with the switch on."""
+    counts: dict[str, int] = {}
+    for schedule in Schedule.objects.filter(handoff_notice=True):
+        for shift in shifts_starting(schedule, now):
+            notice = notice_record(schedule=schedule, shift=shift, horizon_end=now + HORIZON)
+            outcome = notice_send(notice=notice)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

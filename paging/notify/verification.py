@@ -1,0 +1,173 @@
+"""Contact method verification: a new number or address is paged only once its owner proves it.
+
+Adding one sends a code: by SMS (reply with the code), by a call (press 1), or by e-mail (a link
+whose GET shows a confirmation page and whose POST verifies, plus the code). An admin can mark a
+method verified; `manage.py contact_verify` does either from the shell.
+"""
+
+import datetime as dt
+import secrets
+import sys
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from accounts.models import User
+from oncall.logs import mask_phone
+from paging.models import ContactKind, ContactMethod
+from paging.notify.channels.twilio_client import provider_errors, twilio_client, twilio_configured
+from paging.notify.limits import reply_take
+
+MAX_ATTEMPTS = 5
+_LINK_SALT = "paging.verify-link"
+_CALL_SALT = "paging.verify-call"
+_CODE = "{:06d}"
+
+
+def _digest(method: ContactMethod, code: str) -> str:
+    return salted_hmac("paging.verify", f"{method.pk}:{code}").hexdigest()
+
+
+def _pending(method: ContactMethod) -> bool:
+    """Return whether `method` has a code that is unexpired and not worn out by guesses."""
+    if method.verified or not method.verify_digest or method.verify_sent_at is None:
+        return False
+    expires = method.verify_sent_at + dt.timedelta(minutes=settings.PAGING_VERIFY_CODE_MINUTES)
+    return timezone.now() < expires and method.verify_attempts < MAX_ATTEMPTS
+
+
+@transaction.atomic
+def contact_method_add(
+    *, user: User, kind: str, address: str, name: str = "mobile", verified: bool = False
+) -> ContactMethod:
+    """Add a contact method; unless already verified, send it a verification code."""
+    method = ContactMethod.objects.create(
+        user=user, kind=kind, address=address, name=name, verified=verified
+    )
+    if verified:
+        method.verified_at = timezone.now()
+        method.save(update_fields=["verified_at"])
+    else:
+        # Robust: a provider failure is logged, and never undoes or fails the addition;
+        # the code can be sent again (admin action, `contact_verify --send`).
+        transaction.on_commit(lambda: contact_method_verification_send(method=method), robust=True)
+    return method
+
+
+def contact_method_mark_verified(*, method: ContactMethod) -> None:
+    """Mark `method` verified (an admin vouches for it)."""
+    method.verified, method.verified_at = True, timezone.now()
+    method.verify_digest, method.verify_attempts = "", 0
+    method.save(update_fields=["verified", "verified_at", "verify_digest", "verify_attempts"])
+
+
+def contact_method_verify(*, method: ContactMethod, code: str) -> bool:
+    """Verify `method` if `code` is its pending code; count the attempt either way."""
+    with transaction.atomic():
+        locked = ContactMethod.objects.select_for_update().get(pk=method.pk)
+        if not _pending(locked):
+            return False
+        if not constant_time_compare(locked.verify_digest, _digest(locked, code.strip())):
+            locked.verify_attempts += 1
+            locked.save(update_fields=["verify_attempts"])
+            return False
+        contact_method_mark_verified(method=locked)
+    method.refresh_from_db()
+    return True
+
+
+def contact_method_verification_send(*, method: ContactMethod) -> None:
+    """Send `method` a fresh verification code (raises DeliveryError if the provider fails)."""
+    code = _CODE.format(secrets.randbelow(10**6))
+    method.verify_digest, method.verify_sent_at = _digest(method, code), timezone.now()
+    method.verify_attempts = 0
+    method.save(update_fields=["verify_digest", "verify_sent_at", "verify_attempts"])
+    senders = {ContactKind.SMS: _send_sms, ContactKind.VOICE: _call, ContactKind.EMAIL: _mail}
+    senders[method.kind](method, code)
+
+
+def _send_sms(method: ContactMethod, code: str) -> None:
+    text = f"On-call: your verification code is {code}. Reply with it to get pages here."
+    if not twilio_configured():
+        print(f"\n[SMS to {mask_phone(method.address)}] {text}\n", file=sys.stdout, flush=True)
+        return
+    with provider_errors():
+        twilio_client().messages.create(
+            to=method.address, from_=settings.TWILIO_FROM_NUMBER, body=text
+        )
+
+
+def verify_call_url(method: ContactMethod) -> str:
+    """Return the URL of the verification call's TwiML."""
+    token = signing.dumps(method.pk, salt=_CALL_SALT)
+    return settings.PUBLIC_URL + reverse("twilio-voice-verify", args=[token])
+
+
+def method_for_call_token(token: str) -> ContactMethod | None:
+    """Return the contact method a verification call's token names, if valid and pending."""
+    try:
+        pk = int(signing.loads(token, salt=_CALL_SALT, max_age=3600))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    method = ContactMethod.objects.filter(pk=pk, kind=ContactKind.VOICE).first()
+    return method if method is not None and _pending(method) else None
+
+
+def _call(method: ContactMethod, code: str) -> None:
+    if not twilio_configured():
+        print(f"\n[Voice call to {mask_phone(method.address)}] verification: press 1\n")
+        return
+    with provider_errors():
+        twilio_client().calls.create(
+            to=method.address, from_=settings.TWILIO_FROM_NUMBER, url=verify_call_url(method)
+        )
+
+
+def verify_link_url(method: ContactMethod) -> str:
+    """Return the e-mail verification link: it names the method and its pending code."""
+    token = signing.dumps({"m": method.pk, "d": method.verify_digest[:16]}, salt=_LINK_SALT)
+    return settings.PUBLIC_URL + reverse("contact-verify", args=[token])
+
+
+def method_for_link_token(token: str) -> ContactMethod | None:
+    """Return the contact method an e-mail link names, if its code is still the pending one."""
+    try:
+        payload = signing.loads(token, salt=_LINK_SALT)
+        pk, digest = int(payload["m"]), str(payload["d"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    method = ContactMethod.objects.filter(pk=pk).first()
+    if method is None or not _pending(method) or method.verify_digest[:16] != digest:
+        return None
+    return method
+
+
+def _mail(method: ContactMethod, code: str) -> None:
+    minutes = settings.PAGING_VERIFY_CODE_MINUTES
+    body = (
+        f"Confirm that {method.address} should receive on-call pages for {method.user}:\n\n"
+        f"{verify_link_url(method)}\n\nor enter the code {code}. Both work for {minutes} minutes."
+    )
+    send_mail("Confirm your on-call e-mail address", body, None, [method.address])
+
+
+def verification_reply(*, phone: str, words: str) -> str | None:
+    """Answer an SMS from a number that is not verified: only its pending code counts."""
+    candidates = [
+        m
+        for m in ContactMethod.objects.filter(kind=ContactKind.SMS, address=phone, verified=False)
+        if _pending(m)
+    ]
+    if not candidates or not reply_take(phone=phone, now=timezone.now()):
+        return None  # not a number we know: no answer, nothing changed
+    if not (words.isdigit() and len(words) == 6):
+        return "Reply with the 6-digit verification code we sent to this number."
+    verified = [m for m in candidates if contact_method_verify(method=m, code=words)]
+    if not verified:
+        return "That code is wrong or expired."
+    return f"Thanks: this number now receives on-call pages for {verified[0].user}."
