@@ -158,3 +158,26 @@ def test_each_wing_says_its_one_job_in_one_line():
         doc = ast.get_docstring(ast.parse(init.read_text()))
 
         assert doc and "\n" not in doc, f"{init}: a one-line opening comment"
+
+
+def _apps_imported_by(app: str) -> set[str]:
+    """Return the top-level packages that `app`'s modules import (migrations left out)."""
+    found = set()
+    for path in (ROOT / app).rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_floors_below_paging_know_nothing_of_it():
+    below = {"escalation": {"paging", "config"}, "schedules": {"paging", "config", "escalation"}}
+    below["accounts"] = below["schedules"] | {"schedules"}
+
+    assert {app: _apps_imported_by(app) & above for app, above in below.items()} == {
+        app: set() for app in below
+    }
