@@ -6,6 +6,7 @@ file holding the value (Docker and Kubernetes secrets).
 """
 
 import datetime as dt
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -68,6 +69,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated list of IP networks in CIDR form (a bare address is a /32)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not a network (e.g. 10.20.0.0/16 or fd12:3456::/48)"
+            ) from None
+    return networks
 
 
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:

@@ -2,9 +2,11 @@
 
 Routes go by task name (callers never name a queue): ingestion follow-ups, escalation (and the
 sweeper), delivery per channel (the channel read from the notification being delivered), and
-background work that calls slow outside servers (calendar fetches, handoff notices).
+background work that calls slow outside servers (handoff notices), and calendar refreshes on
+their own queue (a hostile or huge calendar must not hold up anything else).
 A worker started without `-Q` consumes every queue listed here (`make run`, the tests); deploy/
-runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from `-Q deliver.email,background`.
+runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from
+`-Q deliver.email,background,calendars`.
 """
 
 from kombu import Queue
@@ -13,12 +15,14 @@ DEFAULT_QUEUE = "celery"
 INGEST_QUEUE = "ingest"
 ESCALATION_QUEUE = "escalation"
 BACKGROUND_QUEUE = "background"
+CALENDAR_QUEUE = "calendars"
 CHANNELS = ("sms", "voice", "email")
 QUEUE_NAMES = (
     INGEST_QUEUE,
     ESCALATION_QUEUE,
     *(f"deliver.{c}" for c in CHANNELS),
     BACKGROUND_QUEUE,
+    CALENDAR_QUEUE,
     DEFAULT_QUEUE,
 )
 QUEUES = tuple(Queue(name, routing_key=name) for name in QUEUE_NAMES)
@@ -56,6 +60,8 @@ def route(name: str, args: tuple, kwargs: dict, options: dict, task=None, **kw) 
         return {"queue": ESCALATION_QUEUE}
     if name.startswith(("paging.ingest", "paging.heartbeat", "paging.alert")):
         return {"queue": INGEST_QUEUE}
+    if name == "schedules.refresh_calendars":
+        return {"queue": CALENDAR_QUEUE}
     if name.startswith(("schedules.", "paging.handoff")):
         return {"queue": BACKGROUND_QUEUE}
     return None

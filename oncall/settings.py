@@ -15,6 +15,7 @@ from oncall.env import (
     env_duration,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_url,
 )
@@ -203,6 +204,21 @@ CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
 CELERY_BEAT_REMOTE_CONTROL_MAX_TICK_AGE = max(60, 6 * SWEEP_INTERVAL_SECONDS)
 # Imported calendars (iCal feed layers) are re-fetched this often; beat checks every minute.
 CALENDAR_REFRESH_SECONDS = env_int("CALENDAR_REFRESH_SECONDS", 900, minimum=60)
+# What one calendar import may produce: occurrences in its window, bytes of .ics, seconds of
+# expanding. Past a cap the refresh fails with the reason and the last good copy stays.
+CALENDAR_IMPORT_MAX_EVENTS = env_int("CALENDAR_IMPORT_MAX_EVENTS", 5000, minimum=1)
+CALENDAR_IMPORT_MAX_BYTES = env_int("CALENDAR_IMPORT_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+CALENDAR_IMPORT_MAX_SECONDS = env_int("CALENDAR_IMPORT_MAX_SECONDS", 10, minimum=1)
+# The most events one served iCal feed (/calendar/<token>.ics) holds, current and coming first.
+CALENDAR_FEED_MAX_EVENTS = env_int("CALENDAR_FEED_MAX_EVENTS", 5000, minimum=1)
+
+# --- Outbound requests (oncall/outbound.py) ----------------------------------------------------
+# Non-public addresses (loopback, private, link-local, ...) are refused unless listed here, e.g.
+# an internal calendar server: comma-separated CIDRs. Cloud metadata addresses never pass.
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
+# The most one outbound fetch may take (redirects and body included) and may bring back.
+OUTBOUND_TIMEOUT_SECONDS = env_int("OUTBOUND_TIMEOUT_SECONDS", 20, minimum=1)
+OUTBOUND_MAX_BYTES = env_int("OUTBOUND_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 
 # --- Twilio and e-mail ------------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")

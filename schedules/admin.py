@@ -2,6 +2,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -139,13 +140,14 @@ class LayerForm(forms.ModelForm):
         upload = self.cleaned_data.get("calendar_upload")
         if upload is None:
             return None
-        body = upload.read(imports.MAX_BYTES + 1)
-        if len(body) > imports.MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {imports.MAX_BYTES} bytes.")
+        limit = settings.CALENDAR_IMPORT_MAX_BYTES
+        body = upload.read(limit + 1)
+        if len(body) > limit:
+            raise forms.ValidationError(f"The file is larger than {limit} bytes.")
         try:
             imports.parse(body)
-        except imports.CalendarImportError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        except imports.CalendarImportError:
+            raise forms.ValidationError("This file is not an iCalendar (.ics) file.") from None
         return body
 
     def clean(self) -> dict:

@@ -61,8 +61,22 @@ def _person_schedules(user: User) -> Iterable[Schedule]:
     return Schedule.objects.filter(mine).distinct()
 
 
+def capped(items: list[FeedShift], now: dt.datetime) -> list[FeedShift]:
+    """Keep at most CALENDAR_FEED_MAX_EVENTS shifts: current and coming ones first, then the
+    latest past ones (a calendar app needs what is ahead more than what is behind)."""
+    cap = settings.CALENDAR_FEED_MAX_EVENTS
+    ahead = [item for item in items if item.shift.end > now][:cap]
+    behind = [item for item in items if item.shift.end <= now]
+    room = cap - len(ahead)
+    return (behind[-room:] if room else []) + ahead
+
+
 def feed_shifts(feed: CalendarFeed, now: dt.datetime) -> list[FeedShift]:
-    """Return the shifts a feed shows, in time order."""
+    """Return the shifts a feed shows, in time order, at most CALENDAR_FEED_MAX_EVENTS."""
+    return capped(_all_feed_shifts(feed, now), now)
+
+
+def _all_feed_shifts(feed: CalendarFeed, now: dt.datetime) -> list[FeedShift]:
     start, end = window(now)
     if feed.schedule_id:
         return _schedule_shifts(feed.schedule, start, end)

@@ -2,27 +2,30 @@
 
 A refresh turns the calendar into plain `ImportedEvent` rows that `Schedule.snapshot()` hands to
 the pure resolver, so who-is-on-call, shifts and our own iCal feeds include imported shifts.
-A refresh that fails (network, HTTP status, size, not iCalendar) records the error and keeps
-the last good copy and its events. Feed URLs often carry a secret token: only the host is ever
-logged or shown in an error.
+A refresh that fails (refused address, network, HTTP status, size, not iCalendar, too many
+events, too slow) records the error and keeps the last good copy and its events. Feeds are
+fetched only through the guarded `oncall.outbound` fetcher. Feed URLs often carry a secret token
+and a response body may hold anything: errors and logs name the host and a category, never more.
+What one import may produce is capped (CALENDAR_IMPORT_MAX_EVENTS, CALENDAR_IMPORT_MAX_BYTES,
+CALENDAR_IMPORT_MAX_SECONDS): recurrences are expanded lazily and expansion stops at a cap.
 """
 
 import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from oncall import outbound
 from schedules.models import CALENDAR_KINDS, ImportedEvent, Layer, LayerKind
 
 log = logging.getLogger(__name__)
@@ -31,14 +34,18 @@ log = logging.getLogger(__name__)
 # shifts computed 35 days beyond both ends.
 BACK = dt.timedelta(days=70)
 AHEAD = dt.timedelta(days=405)
-MAX_BYTES = 5 * 1024 * 1024
-CONNECT_TIMEOUT = 5.0
-TOTAL_TIMEOUT = 20.0
 MAX_UNMAPPED = 50
 
 
 class CalendarImportError(Exception):
-    """The calendar could not be fetched or read; the message is safe to log and show."""
+    """The calendar could not be fetched or read; the message is safe to log and show.
+
+    `host` is set when a fetch failed at a host other than the feed URL's (a redirect's).
+    """
+
+    def __init__(self, message: str, host: str = "") -> None:
+        super().__init__(message)
+        self.host = host
 
 
 @dataclass(frozen=True)
@@ -76,65 +83,43 @@ class Mapped:
 
 def url_host(url: str) -> str:
     """Return only the host of a feed URL: paths and queries of private feeds hold tokens."""
-    try:
-        return urlsplit(url).hostname or "?"
-    except ValueError:
-        return "?"
-
-
-def _http_url(url: str) -> str:
-    return "https://" + url.split("://", 1)[1] if url.lower().startswith("webcal://") else url
-
-
-def _read_limited(response: requests.Response, host: str) -> bytes:
-    """Read the body, refusing more than MAX_BYTES or a transfer longer than TOTAL_TIMEOUT."""
-    if int(response.headers.get("Content-Length") or 0) > MAX_BYTES:
-        raise CalendarImportError(f"calendar from {host} is larger than {MAX_BYTES} bytes")
-    deadline = time.monotonic() + TOTAL_TIMEOUT
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise CalendarImportError(f"calendar from {host} is larger than {MAX_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise CalendarImportError(f"{host} took longer than {TOTAL_TIMEOUT:.0f}s to send")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return outbound.host_of(url)
 
 
 def fetch(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     """GET the feed, conditionally when we hold a copy; raise CalendarImportError on failure."""
-    host = url_host(url)
     headers = {"Accept": "text/calendar, */*;q=0.5", "User-Agent": "oncall-calendar-import/1"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        timeout = (CONNECT_TIMEOUT, TOTAL_TIMEOUT)
-        with requests.get(_http_url(url), headers=headers, timeout=timeout, stream=True) as got:
-            if got.status_code == 304:
-                return Fetched(None, etag, last_modified)
-            if got.status_code != 200:
-                raise CalendarImportError(f"{host} answered HTTP {got.status_code}")
-            body = _read_limited(got, host)
-            return Fetched(body, got.headers.get("ETag", ""), got.headers.get("Last-Modified", ""))
-    except requests.RequestException as exc:
-        # The exception's text holds the full URL (and so its token): name only its kind.
-        raise CalendarImportError(f"could not fetch from {host}: {type(exc).__name__}") from None
+        got = outbound.get(url, headers=headers, max_bytes=settings.CALENDAR_IMPORT_MAX_BYTES)
+    except outbound.OutboundError as exc:
+        raise CalendarImportError(str(exc), host=exc.host) from None
+    if got.status == 304:
+        return Fetched(None, etag, last_modified)
+    if got.status != 200:
+        raise CalendarImportError(f"HTTP {got.status}")
+    return Fetched(got.body, got.headers.get("ETag", ""), got.headers.get("Last-Modified", ""))
 
 
 # --- Reading ------------------------------------------------------------------------------------
 
 
 def parse(body: bytes) -> icalendar.Calendar:
-    """Return the parsed calendar; raise CalendarImportError if it is not iCalendar."""
+    """Return the parsed calendar; raise CalendarImportError if it is not iCalendar or too large.
+
+    The parser's message quotes the offending line, so it is never passed on.
+    """
+    if len(body) > settings.CALENDAR_IMPORT_MAX_BYTES:
+        raise CalendarImportError("too large")
     try:
         calendar = icalendar.Calendar.from_ical(body)
-    except ValueError as exc:
-        raise CalendarImportError(f"not an iCalendar file: {str(exc)[:200]}") from None
+    except ValueError:
+        raise CalendarImportError("not iCalendar") from None
     if calendar.name != "VCALENDAR":
-        raise CalendarImportError("not an iCalendar file: no VCALENDAR")
+        raise CalendarImportError("not iCalendar")
     return calendar
 
 
@@ -159,24 +144,62 @@ def _attendees(event: icalendar.Event) -> tuple[str, ...]:
     return tuple(a for a in (_address(v) for v in found) if a)
 
 
-def occurrences(
+def _too_many(cap: int) -> CalendarImportError:
+    return CalendarImportError(
+        f"too many events: more than {cap} from {BACK.days} days ago to {AHEAD.days} days ahead"
+    )
+
+
+def _expanded(
     calendar: icalendar.Calendar, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[icalendar.Event]:
+    """Yield the events overlapping [start, end) in start order, lazily: rules may be endless."""
+    for event in recurring_ical_events.of(calendar).after(start):
+        if "DTSTART" in event and _instant(event.start, zone) >= end:
+            return
+        yield event
+
+
+def _occurrence(event: icalendar.Event, zone: ZoneInfo) -> Occurrence | None:
+    """Return the event as an occurrence, or None if it is cancelled or takes no time."""
+    if str(event.get("STATUS", "")).upper() == "CANCELLED" or "DTSTART" not in event:
+        return None
+    begins, ends = _instant(event.start, zone), _instant(event.end, zone)
+    if ends <= begins:
+        return None
+    summary = str(event.get("SUMMARY", "")).strip()
+    return Occurrence(begins, ends, summary, _attendees(event), _address(event.get("ORGANIZER")))
+
+
+def occurrences(
+    calendar: icalendar.Calendar,
+    zone: ZoneInfo,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    deadline: float = float("inf"),
 ) -> list[Occurrence]:
-    """Return the calendar's occurrences overlapping [start, end), recurrences expanded."""
+    """Return the calendar's occurrences overlapping [start, end), recurrences expanded.
+
+    Stops with CalendarImportError past CALENDAR_IMPORT_MAX_EVENTS or the monotonic deadline.
+    """
+    cap = settings.CALENDAR_IMPORT_MAX_EVENTS
+    out: list[Occurrence] = []
     try:
-        found = recurring_ical_events.of(calendar).between(start, end)
-    except Exception as exc:  # the library raises many kinds for malformed rules and zones
-        raise CalendarImportError(f"could not expand events: {str(exc)[:200]}") from None
-    out = []
-    for event in found:
-        if str(event.get("STATUS", "")).upper() == "CANCELLED" or "DTSTART" not in event:
-            continue
-        begins, ends = _instant(event.start, zone), _instant(event.end, zone)
-        if ends <= begins:
-            continue
-        summary = str(event.get("SUMMARY", "")).strip()
-        organizer = _address(event.get("ORGANIZER"))
-        out.append(Occurrence(begins, ends, summary, _attendees(event), organizer))
+        for event in _expanded(calendar, zone, start, end):
+            if time.monotonic() > deadline:
+                raise CalendarImportError(
+                    f"took too long: more than {settings.CALENDAR_IMPORT_MAX_SECONDS}s to expand"
+                )
+            found = _occurrence(event, zone)
+            if found is not None:
+                out.append(found)
+            if len(out) > cap:
+                raise _too_many(cap)
+    except CalendarImportError:
+        raise
+    except Exception:  # the library raises many kinds for malformed rules and zones
+        raise CalendarImportError("could not expand events") from None
     return out
 
 
@@ -256,8 +279,10 @@ def mapped(found: list[Occurrence], people: Directory) -> tuple[list[Mapped], li
 
 
 def _events(layer: Layer, body: bytes, now: dt.datetime) -> tuple[list[Mapped], list[str]]:
+    """Parse and expand the calendar within the caps; map its occurrences to people."""
+    deadline = time.monotonic() + settings.CALENDAR_IMPORT_MAX_SECONDS
     zone = ZoneInfo(layer.schedule.time_zone)
-    found = occurrences(parse(body), zone, now - BACK, now + AHEAD)
+    found = occurrences(parse(body), zone, now - BACK, now + AHEAD, deadline=deadline)
     return mapped(found, directory())
 
 
@@ -298,8 +323,9 @@ def calendar_refresh(*, layer: Layer, now: dt.datetime) -> str:
                 )
         events, unmapped = _events(layer, body, now)
     except CalendarImportError as exc:
-        Layer.objects.filter(pk=layer.pk).update(calendar_checked_at=now, calendar_error=str(exc))
-        log.warning("calendar of layer %s (%s) not refreshed: %s", layer.pk, host, exc)
+        error = str(exc) if layer.kind == LayerKind.ICAL_FILE else f"{exc.host or host}: {exc}"
+        Layer.objects.filter(pk=layer.pk).update(calendar_checked_at=now, calendar_error=error)
+        log.warning("calendar of layer %s (%s) not refreshed: %s", layer.pk, host, error)
         return "failed"
     _store(layer, events, unmapped, **fields)
     log.info(

@@ -64,6 +64,8 @@ def _worker_env(public_url: str, fake) -> dict[str, str]:
         # checked by the web process.
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
+        # The worker imports calendars from the local feed server, which is on loopback.
+        "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
     }
 
 

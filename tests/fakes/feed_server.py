@@ -1,7 +1,8 @@
 """A calendar server over real HTTP on 127.0.0.1, for tests of imported iCal feeds.
 
 It serves one body at any path, with an ETag and Last-Modified, answers 304 to a matching
-conditional request, can be told to fail (any status, or any body), and records the requests.
+conditional request, can be told to fail (any status, or any body) or to redirect elsewhere,
+and records the requests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Seen:
 class FeedState:
     body: bytes = b""
     status: int = 200
+    redirect: str = ""  # when set: answer 302 with this Location
     etag: str = '"v1"'
     last_modified: str = "Fri, 20 Nov 2026 09:30:00 GMT"
     requests: list[Seen] = field(default_factory=list)
@@ -33,12 +35,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state = self.server.state
         state.requests.append(Seen(self.path, dict(self.headers.items())))
-        if state.status != 200:
+        if state.redirect:
+            self._redirect(state.redirect)
+        elif state.status != 200:
             self._answer(state.status, b"Internal error")
         elif state.etag and self.headers.get("If-None-Match") == state.etag:
             self._answer(304, b"")
         else:
             self._answer(200, state.body, "text/calendar; charset=utf-8")
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         state = self.server.state

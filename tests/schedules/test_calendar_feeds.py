@@ -62,6 +62,19 @@ def test_schedule_feed_lists_everyones_shifts_for_a_year_ahead(client, alice, bo
     assert all(e.decoded("DTSTART").tzinfo is not None for e in found)
 
 
+def test_a_feed_holds_at_most_the_event_cap_the_current_and_coming_shifts_first(
+    client, alice, bob, settings
+):
+    settings.CALENDAR_FEED_MAX_EVENTS = 20
+    feed = CalendarFeed.objects.create(schedule=rota("Payments", alice, bob, unit="hours"))
+
+    found = events(fetch(client, feed).content)
+
+    assert len(found) == 20  # not the ~9,500 hourly shifts of the window
+    assert found[0].decoded("DTEND") > NOW  # the shift on call now comes first
+    assert found[0].decoded("DTSTART") <= NOW
+
+
 def test_person_feed_holds_only_their_shifts_across_schedules(client, alice, bob):
     rota("Payments", alice, bob)
     rota("Search", bob, alice, unit="days")

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from oncall.celery import app
 from schedules.imports import calendar_refresh
@@ -49,7 +50,9 @@ def dave(db):
 
 
 @pytest.fixture
-def feed():
+def feed(settings):
+    # The local feed server is on loopback, which outbound fetches refuse unless allowed.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with FeedServer() as server:
         yield server
 
@@ -80,6 +83,15 @@ def refresh(layer: Layer) -> Layer:
 def who(layer: Layer, instant: dt.datetime) -> tuple[int, ...]:
     schedule = layer.schedule
     return oncall_at(schedule.snapshot(instant, instant + dt.timedelta(seconds=1)), instant)
+
+
+def layer_api(layer: Layer) -> dict:
+    """Return the layer as a responder reads it through the API."""
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="reader"))
+    answer = client.get(f"/api/v1/schedules/{layer.schedule_id}/")
+    assert answer.status_code == 200, answer.content
+    return next(x for x in answer.json()["layers"] if x["id"] == layer.pk)
 
 
 def timeline(layer: Layer, start: dt.datetime, end: dt.datetime):
@@ -206,17 +218,17 @@ def test_feed_is_fetched_conditionally_and_a_failure_keeps_the_last_good_copy(
 
     feed.state.status = 500
     layer = refresh(layer)
-    assert layer.calendar_error == "127.0.0.1 answered HTTP 500"
+    assert layer.calendar_error == "127.0.0.1: HTTP 500"
     assert timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3)) == good
 
     feed.state.status, feed.state.etag, feed.state.body = 200, "", b"<html>Sign in</html>"
     layer = refresh(layer)
-    assert layer.calendar_error.startswith("not an iCalendar file")
+    assert layer.calendar_error == "127.0.0.1: not iCalendar"
     assert timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3)) == good
     assert layer.calendar_refreshed_at == NOW  # the last good refresh
 
     page = admin_client.get(reverse("admin:schedules_layer_change", args=[layer.pk]))
-    assert "not an iCalendar file" in page.content.decode()
+    assert "127.0.0.1: not iCalendar" in page.content.decode()
     assert SECRET not in caplog.text
     assert "127.0.0.1" in caplog.text
 
@@ -224,13 +236,105 @@ def test_feed_is_fetched_conditionally_and_a_failure_keeps_the_last_good_copy(
 def test_unreachable_or_oversized_feeds_are_errors_that_name_only_the_host(feed, alice, bob):
     feed.state.body = b"BEGIN:VCALENDAR\r\n" + b"X-FILL:" + b"x" * (6 * 1024 * 1024) + b"\r\n"
     layer = refresh(from_url(feed.url(f"/{SECRET}.ics")))
-    assert "larger than" in layer.calendar_error
+    assert layer.calendar_error == "127.0.0.1: too large"
 
     layer.calendar_url = f"webcal://127.0.0.1:9/{SECRET}.ics"  # nothing listens on port 9
     layer.save()
     layer = refresh(layer)
-    assert layer.calendar_error == "could not fetch from 127.0.0.1: ConnectionError"
+    assert layer.calendar_error == "127.0.0.1: could not connect"
     assert SECRET not in layer.calendar_error
+
+
+def test_a_calendar_on_a_private_address_is_refused_unless_its_network_is_allowed(
+    feed, alice, bob, settings
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # the default
+    feed.state.body = ics("outlook_support")
+    layer = refresh(from_url(feed.url(f"/{SECRET}.ics")))
+    assert layer.calendar_error == "127.0.0.1: refused: private address"
+    assert feed.state.requests == [] and not layer.imported_events.exists()
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    layer = refresh(layer)
+    assert layer.calendar_error == "" and layer.imported_events.count() == 7
+
+
+def test_a_redirect_to_a_private_address_is_refused(feed, alice, bob):
+    feed.state.redirect = "http://169.254.169.254/latest/meta-data/"
+    layer = refresh(from_url(feed.url(f"/{SECRET}.ics")))
+    assert layer.calendar_error == "169.254.169.254: refused: private address"
+    assert layer.calendar_error == layer_api(layer)["calendar_error"]
+
+
+BODY_MARKER = "aws_secret_access_key=AKIA-BODY-MARKER"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<html>Sign in {BODY_MARKER}</html>",
+        f"BEGIN:VCALENDAR\r\n{BODY_MARKER}\r\nEND:VCALENDAR\r\n",
+    ],
+)
+def test_the_response_body_never_reaches_the_error_or_the_logs(feed, alice, caplog, body):
+    caplog.set_level(logging.DEBUG)
+    feed.state.body = body.encode()
+    layer = refresh(from_url(feed.url(f"/{SECRET}.ics")))
+    assert layer.calendar_error == "127.0.0.1: not iCalendar"
+    assert BODY_MARKER not in layer_api(layer)["calendar_error"]
+    assert BODY_MARKER not in caplog.text and "BODY-MARKER" not in caplog.text
+
+
+TOO_MANY = "too many events: more than 200 from 70 days ago to 405 days ahead"
+
+
+def minutely(start: str = "20261101T000000Z") -> str:
+    """A 171-byte calendar whose rule repeats every minute, forever."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "BEGIN:VEVENT",
+        f"DTSTART:{start}",
+        "DURATION:PT1M",
+        "RRULE:FREQ=MINUTELY",
+        "UID:m@x",
+        "SUMMARY:alice",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_a_calendar_with_too_many_events_is_refused_and_the_last_good_copy_kept(
+    alice, bob, settings
+):
+    settings.CALENDAR_IMPORT_MAX_EVENTS = 200
+    layer = refresh(uploaded("outlook_support"))
+    good = timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3))
+    assert len(good) == 7
+
+    layer.calendar_body = minutely()
+    layer.save()
+    layer = refresh(layer)
+    assert layer.calendar_error == TOO_MANY
+    assert layer_api(layer)["calendar_error"] == layer.calendar_error
+    assert layer.imported_events.count() == 7
+    assert timeline(layer, utc(2026, 10, 20), utc(2026, 11, 3)) == good
+
+
+def test_a_feed_larger_than_the_byte_cap_is_refused(feed, alice, settings):
+    settings.CALENDAR_IMPORT_MAX_BYTES = 4096
+    feed.state.body = ics("outlook_support") + b"X-FILL:" + b"x" * 8192 + b"\r\n"
+    layer = refresh(from_url(feed.url(f"/{SECRET}.ics")))
+    assert layer.calendar_error == "127.0.0.1: too large"
+
+
+def test_refresh_task_runs_on_its_own_queue_with_time_limits():
+    from oncall.routing import CALENDAR_QUEUE, QUEUE_NAMES, route
+
+    assert route("schedules.refresh_calendars", (), {}, {}) == {"queue": CALENDAR_QUEUE}
+    assert CALENDAR_QUEUE in QUEUE_NAMES
+    task = app.tasks["schedules.refresh_calendars"]
+    assert 0 < task.soft_time_limit < task.time_limit
 
 
 def test_beat_task_refreshes_due_calendars(feed, frozen, alice, bob, settings):
@@ -301,7 +405,7 @@ def test_admin_refuses_a_file_that_is_not_a_calendar(admin_client):
     )
 
     assert response.status_code == 200
-    assert "not an iCalendar file" in response.content.decode()
+    assert "not an iCalendar (.ics) file" in response.content.decode()
     assert not Layer.objects.exists()
 
 
@@ -323,7 +427,7 @@ def test_admin_refresh_now_action_reports_the_outcome(admin_client, feed, alice,
         {"action": "refresh_now", "_selected_action": [layer.pk]},
         follow=True,
     )
-    assert "refresh failed, kept the last good copy: 127.0.0.1 answered HTTP 500" in (
+    assert "refresh failed, kept the last good copy: 127.0.0.1: HTTP 500" in (
         response.content.decode()
     )
     assert layer.imported_events.count() == 7
