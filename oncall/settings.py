@@ -15,6 +15,7 @@ from oncall.env import (
     env_duration,
     env_int,
     env_list,
+    env_rates,
     env_str,
     env_url,
 )
@@ -334,6 +335,16 @@ PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 # How long a contact method verification code (or e-mail link) works.
 PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
+# Verification codes cost money and can be aimed at anyone's number: at most this many are
+# sent to one number or address, and to one person's methods together, in each window
+# (`count/window, …`; windows in s, m or h). Deleting and re-adding a number does not reset them.
+PAGING_VERIFY_SENDS_PER_METHOD = env_rates("PAGING_VERIFY_SENDS_PER_METHOD", "3/10m,10/24h")
+PAGING_VERIFY_SENDS_PER_PERSON = env_rates("PAGING_VERIFY_SENDS_PER_PERSON", "6/10m,20/24h")
+# Five wrong codes wear a contact method's codes out for this long; a resend does not restore
+# the guesses (only this window ending, or a successful verification, does).
+PAGING_VERIFY_GUESS_WINDOW = env_duration(
+    "PAGING_VERIFY_GUESS_WINDOW", "1h", minimum=dt.timedelta(minutes=1)
+)
 # On PostgreSQL a trigger joins or opens its incident in one SQL statement
 # (paging/ingest/store_pg.py); off, every alert takes the portable ORM path. Only for comparing
 # the two.

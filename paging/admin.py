@@ -8,6 +8,7 @@ from accounts.models import User
 from accounts.people import may_act
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
+from oncall.limits import Limited
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
@@ -271,7 +272,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
     def _send(self, request, method: ContactMethod) -> bool:
         try:
             contact_method_verification_send(method=method)
-        except (DeliveryError, OSError, smtplib.SMTPException) as exc:
+        except (Limited, DeliveryError, OSError, smtplib.SMTPException) as exc:
             self.message_user(request, f"{method}: code not sent: {exc}", messages.ERROR)
             return False
         return True

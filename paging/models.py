@@ -384,6 +384,8 @@ class ContactMethod(models.Model):
     verify_digest = models.CharField(max_length=64, blank=True, editable=False)
     verify_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     verify_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When the current run of wrong guesses began: a resend does not restart it, its window does.
+    verify_attempts_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user", "kind", "id"]
@@ -654,6 +656,26 @@ class PhoneLimit(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+class VerificationSend(models.Model):
+    """One verification code sent: counted per number or address and per person for limits.
+
+    Kept by address, not by contact method, so deleting and re-adding a number resets nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=254)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["address", "sent_at"], name="verify_send_address"),
+            models.Index(fields=["user", "sent_at"], name="verify_send_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class EarlyCallback(models.Model):

@@ -19,7 +19,7 @@ from paging.actions import incident_acknowledge, incident_escalate_now, incident
 from paging.models import InboundMessage, Incident, IncidentStatus, ReplyBundle, ReplyCode
 from paging.notify.bundles import FIRST_CODE
 from paging.notify.contacts import phone_sms_start, phone_sms_stop, verified_sender
-from paging.notify.limits import reply_take
+from paging.notify.limits import reply_take, verification_sends_prune
 from paging.notify.messages import gsm_safe
 from paging.notify.reply_codes import bundle_codes_expire, quarantine_start, reply_codes_expire
 from paging.notify.verification import verification_reply
@@ -194,10 +194,12 @@ def sms_inbound_handle(*, sid: str, phone: str, text: str) -> str | None:
 
 
 def replies_prune(now: dt.datetime) -> dict[str, int]:
-    """Forget handled messages and closed incidents' codes whose quarantine has ended."""
+    """Forget handled messages and closed incidents' codes whose quarantine has ended, and
+    verification sends older than their limits' windows."""
     handled = InboundMessage.objects.filter(received_at__lt=quarantine_start(now)).delete()[0]
     return {
         "handled messages": handled,
         "reply codes": reply_codes_expire(now=now),
         "bundle codes": bundle_codes_expire(now=now),
+        "verification sends": verification_sends_prune(now=now),
     }

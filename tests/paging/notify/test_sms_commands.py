@@ -308,8 +308,18 @@ def test_hourly_prune_forgets_handled_sms_and_codes_only_after_the_quarantine(
     with time_machine.travel(now + dt.timedelta(hours=24, seconds=1), tick=False):
         pruned = replies_prune()
 
-    assert kept == {"handled messages": 0, "reply codes": 0, "bundle codes": 0}
-    assert pruned == {"handled messages": 1, "reply codes": 1, "bundle codes": 0}
+    assert kept == {
+        "handled messages": 0,
+        "reply codes": 0,
+        "bundle codes": 0,
+        "verification sends": 0,
+    }
+    assert pruned == {
+        "handled messages": 1,
+        "reply codes": 1,
+        "bundle codes": 0,
+        "verification sends": 0,
+    }
 
 
 def test_simultaneous_deliveries_of_one_inbound_sms_act_once(transactional_db, twilio, payments):
