@@ -340,6 +340,11 @@ PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1
 # (`count/window, …`; windows in s, m or h). Deleting and re-adding a number does not reset them.
 PAGING_VERIFY_SENDS_PER_METHOD = env_rates("PAGING_VERIFY_SENDS_PER_METHOD", "3/10m,10/24h")
 PAGING_VERIFY_SENDS_PER_PERSON = env_rates("PAGING_VERIFY_SENDS_PER_PERSON", "6/10m,20/24h")
+# One incident is escalated by hand (API, admin, SMS `1E`, key 5 on a call) at most once in this
+# long: each manual escalation pages the next level at once. 0 turns the limit off.
+PAGING_MANUAL_ESCALATION_INTERVAL = env_duration(
+    "PAGING_MANUAL_ESCALATION_INTERVAL", "1m", minimum=dt.timedelta(0)
+)
 # Five wrong codes wear a contact method's codes out for this long; a resend does not restore
 # the guesses (only this window ending, or a successful verification, does).
 PAGING_VERIFY_GUESS_WINDOW = env_duration(

@@ -231,9 +231,18 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Escalate selected incidents (page the next level now)")
     def escalate(self, request, queryset) -> None:
-        by = request.user
-        done = sum(incident_escalate_now(incident=i, by=by, via="admin") for i in queryset)
+        done = sum(self._escalate(request, incident) for incident in queryset)
         self.message_user(request, f"{done} incident(s) escalated.", messages.SUCCESS)
+
+    def _escalate(self, request, incident: Incident) -> bool:
+        try:
+            return incident_escalate_now(incident=incident, by=request.user, via="admin")
+        except Limited as error:
+            why = str(error).removeprefix(f"#{incident.pk} was ")
+            self.message_user(
+                request, f"#{incident.pk} not escalated: it was {why}", messages.ERROR
+            )
+            return False
 
     def has_add_permission(self, request) -> bool:
         return False

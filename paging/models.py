@@ -269,6 +269,9 @@ class Incident(models.Model):
     escalation_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     escalation_loop = models.PositiveSmallIntegerField(default=0)
     escalation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The last escalation by hand: claimed with a conditional UPDATE, so concurrent requests
+    # page the next level once (`actions.incident_escalate_now`).
+    last_manual_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Escalation restarts at Level 1 (an expired acknowledgement) begin a new round, so that
     # the same level and loop can page the same people again without breaking their unique key.
     escalation_round = models.PositiveSmallIntegerField(default=0, db_default=0)

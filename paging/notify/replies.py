@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from oncall.limits import Limited
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import InboundMessage, Incident, IncidentStatus, ReplyBundle, ReplyCode
 from paging.notify.bundles import FIRST_CODE
@@ -86,7 +87,11 @@ def _state(incident: Incident) -> str:
 
 def _act(incident: Incident, user: User, verb: str) -> str:
     action, done = ACTIONS[verb]
-    if action(incident=incident, by=user, via=VIA):
+    try:
+        changed = action(incident=incident, by=user, via=VIA)
+    except Limited as error:
+        return f"Not escalated: {error}."
+    if changed:
         return f"{done} {_name(incident)}"
     return (
         f"Nothing changed: #{incident.pk} {gsm_safe(incident.service.name)} is {_state(incident)}."
