@@ -128,3 +128,15 @@ def env_rates(name: str, default: str) -> tuple[tuple[int, dt.timedelta], ...]:
             raise ImproperlyConfigured(f"{name}: {item!r} is not a limit (e.g. 3/10m, 10/24h)")
         rates.append((int(count), _delay(name, window.strip())))
     return tuple(rates)
+
+
+def env_phone_prefixes(name: str, default: str) -> tuple[str, ...]:
+    """Return a comma-separated list of phone number prefixes (`+881,+1900`); `none` for none."""
+    value = _raw(name) or default
+    if value.strip().lower() == "none":
+        return ()
+    prefixes = tuple(p.strip() for p in value.split(",") if p.strip())
+    for prefix in prefixes:
+        if not (prefix.startswith("+") and prefix[1:].isdigit() and len(prefix) <= 8):
+            raise ImproperlyConfigured(f"{name}: {prefix!r} is not a number prefix (e.g. +44)")
+    return prefixes

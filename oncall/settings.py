@@ -15,6 +15,7 @@ from oncall.env import (
     env_duration,
     env_int,
     env_list,
+    env_phone_prefixes,
     env_rates,
     env_str,
     env_url,
@@ -335,6 +336,16 @@ PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 # How long a contact method verification code (or e-mail link) works.
 PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
+# Phone numbers (SMS and calls) that may be added as contact methods, by prefix (`+1,+44`);
+# empty: any country. Refused: ranges whose SMS and calls are charged at premium rates
+# (`none` refuses nothing): +808 shared cost, +870 Inmarsat, +878 personal numbers, +881
+# satellite phones, +882 and +883 international networks, +979 premium rate, +991 trials. A
+# longer or equal allowed prefix wins over a refused one (CONTACT_ALLOWED_COUNTRY_CODES=+1,+881
+# allows Iridium phones too).
+CONTACT_ALLOWED_COUNTRY_CODES = env_phone_prefixes("CONTACT_ALLOWED_COUNTRY_CODES", "none")
+CONTACT_REFUSED_COUNTRY_CODES = env_phone_prefixes(
+    "CONTACT_REFUSED_COUNTRY_CODES", "+808,+870,+878,+881,+882,+883,+979,+991"
+)
 # Verification codes cost money and can be aimed at anyone's number: at most this many are
 # sent to one number or address, and to one person's methods together, in each window
 # (`count/window, …`; windows in s, m or h). Deleting and re-adding a number does not reset them.

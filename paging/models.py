@@ -366,6 +366,40 @@ class ContactKind(models.TextChoices):
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
+# What the ranges refused by default are, in a person's words (CONTACT_REFUSED_COUNTRY_CODES).
+PHONE_RANGE_NAMES = {
+    "+808": "international shared-cost numbers",
+    "+870": "Inmarsat satellite phones",
+    "+878": "universal personal numbers",
+    "+881": "satellite phones",
+    "+882": "international networks, charged like satellite",
+    "+883": "international networks, charged like satellite",
+    "+979": "international premium-rate numbers",
+    "+991": "international trial services",
+}
+
+
+def _longest(number: str, prefixes: tuple[str, ...]) -> str:
+    return max((p for p in prefixes if number.startswith(p)), key=len, default="")
+
+
+def phone_refusal(number: str) -> str | None:
+    """Return why `number` may not be added as a contact method, or None if it may."""
+    allowed = settings.CONTACT_ALLOWED_COUNTRY_CODES
+    allow = _longest(number, allowed)
+    deny = _longest(number, settings.CONTACT_REFUSED_COUNTRY_CODES)
+    if deny and len(deny) > len(allow):
+        name = PHONE_RANGE_NAMES.get(deny)
+        return (
+            f"Numbers starting {deny}{f' ({name})' if name else ''} cannot be added: SMS and "
+            "calls to them are charged at premium rates. An admin can allow them "
+            "(CONTACT_ALLOWED_COUNTRY_CODES)."
+        )
+    if allowed and not allow:
+        return f"Only numbers starting {', '.join(allowed)} can be added here."
+    return None
+
+
 class ContactMethod(models.Model):
     """A way to reach a person: a phone number for SMS or calls, or an e-mail address."""
 
@@ -411,6 +445,8 @@ class ContactMethod(models.Model):
             raise ValidationError(
                 {"address": "Enter a phone number in E.164 form, such as +15550100001."}
             )
+        elif self.kind and (refusal := phone_refusal(self.address)):
+            raise ValidationError({"address": refusal})
 
 
 class NotificationRule(models.Model):
