@@ -315,6 +315,10 @@ PAGING_DEFAULT_RULES = env_delays(
 # back by them go out together as one bundled SMS when the number may be texted again.
 PAGING_SMS_MIN_INTERVAL_SECONDS = env_int("PAGING_SMS_MIN_INTERVAL_SECONDS", 5)
 PAGING_SMS_MAX_PER_HOUR = env_int("PAGING_SMS_MAX_PER_HOUR", 30, minimum=1)
+# The same for calls: seconds between two calls to one number, and calls an hour. A call held
+# back goes out when the number may be called again; a wait over a minute is on the timeline.
+PAGING_VOICE_MIN_INTERVAL_SECONDS = env_int("PAGING_VOICE_MIN_INTERVAL_SECONDS", 30)
+PAGING_VOICE_MAX_PER_HOUR = env_int("PAGING_VOICE_MAX_PER_HOUR", 20, minimum=1)
 # Pages for one number due at the same moment go out as one SMS ("reply 100A to ack all").
 PAGING_SMS_BUNDLE = env_bool("PAGING_SMS_BUNDLE", True)
 # SMS replies taken from one number per minute; more get no answer and change nothing.

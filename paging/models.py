@@ -684,12 +684,15 @@ class ReplyBundle(models.Model):
 
 
 class PhoneLimit(models.Model):
-    """Per-number counters that keep us carrier-safe: SMS sent and replies received."""
+    """Per-number counters that keep us carrier-safe: SMS sent, calls placed, replies received."""
 
     phone = models.CharField(max_length=32, unique=True)
     last_sms_at = models.DateTimeField(null=True, blank=True)
     hour_started_at = models.DateTimeField(null=True, blank=True)
     hour_sms = models.PositiveIntegerField(default=0)
+    last_call_at = models.DateTimeField(null=True, blank=True)
+    call_hour_started_at = models.DateTimeField(null=True, blank=True)
+    hour_calls = models.PositiveIntegerField(default=0)
     replies_started_at = models.DateTimeField(null=True, blank=True)
     replies = models.PositiveIntegerField(default=0)
 
