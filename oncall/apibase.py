@@ -6,9 +6,13 @@ from collections.abc import Iterable, Mapping
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import ProtectedError
-from rest_framework import filters, permissions, serializers, viewsets
+from django.utils import timezone
+from rest_framework import filters, permissions, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
+
+from oncall.limits import Limited
 
 # Django's form field for the CSRF token: the browsable API's HTML forms post it with the fields.
 CSRF_FIELD = "csrfmiddlewaretoken"
@@ -180,3 +184,18 @@ class ConfigViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffWritesOthersRead]
     filter_backends = [FieldFilters]
     filter_fields: dict[str, str] = {}
+
+
+class LimitedSerializer(StrictSerializer):
+    """What a 429 says: why, what is limited, and the seconds to wait (also in Retry-After)."""
+
+    error = serializers.CharField()
+    limited = serializers.CharField()
+    retry_after = serializers.IntegerField()
+
+
+def limited_response(error: Limited) -> Response:
+    """Answer a refused-for-now action: 429, Retry-After, and a body naming what is limited."""
+    wait = error.retry_after(timezone.now())
+    body = {"error": str(error), "limited": error.what, "retry_after": wait}
+    return Response(body, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": wait})

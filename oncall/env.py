@@ -130,3 +130,27 @@ def env_delays(
             raise ImproperlyConfigured(f"{name}: {kind!r} is not one of {', '.join(kinds)}")
         pairs.append((kind.strip(), _delay(name, delay.strip() or "0")))
     return tuple(pairs)
+
+
+def env_rates(name: str, default: str) -> tuple[tuple[int, dt.timedelta], ...]:
+    """Return a `count/window, …` list variable (e.g. `3/10m,10/24h`) as (count, window) pairs."""
+    value = _raw(name) or default
+    rates = []
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        count, _, window = item.partition("/")
+        if not count.strip().isdigit() or int(count) < 1 or not window.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a limit (e.g. 3/10m, 10/24h)")
+        rates.append((int(count), _delay(name, window.strip())))
+    return tuple(rates)
+
+
+def env_phone_prefixes(name: str, default: str) -> tuple[str, ...]:
+    """Return a comma-separated list of phone number prefixes (`+881,+1900`); `none` for none."""
+    value = _raw(name) or default
+    if value.strip().lower() == "none":
+        return ()
+    prefixes = tuple(p.strip() for p in value.split(",") if p.strip())
+    for prefix in prefixes:
+        if not (prefix.startswith("+") and prefix[1:].isdigit() and len(prefix) <= 8):
+            raise ImproperlyConfigured(f"{name}: {prefix!r} is not a number prefix (e.g. +44)")
+    return prefixes

@@ -16,6 +16,8 @@ from oncall.env import (
     env_int,
     env_list,
     env_networks,
+    env_phone_prefixes,
+    env_rates,
     env_str,
     env_url,
 )
@@ -329,6 +331,10 @@ PAGING_DEFAULT_RULES = env_delays(
 # back by them go out together as one bundled SMS when the number may be texted again.
 PAGING_SMS_MIN_INTERVAL_SECONDS = env_int("PAGING_SMS_MIN_INTERVAL_SECONDS", 5)
 PAGING_SMS_MAX_PER_HOUR = env_int("PAGING_SMS_MAX_PER_HOUR", 30, minimum=1)
+# The same for calls: seconds between two calls to one number, and calls an hour. A call held
+# back goes out when the number may be called again; a wait over a minute is on the timeline.
+PAGING_VOICE_MIN_INTERVAL_SECONDS = env_int("PAGING_VOICE_MIN_INTERVAL_SECONDS", 30)
+PAGING_VOICE_MAX_PER_HOUR = env_int("PAGING_VOICE_MAX_PER_HOUR", 20, minimum=1)
 # Pages for one number due at the same moment go out as one SMS ("reply 100A to ack all").
 PAGING_SMS_BUNDLE = env_bool("PAGING_SMS_BUNDLE", True)
 # SMS replies taken from one number per minute; more get no answer and change nothing.
@@ -350,6 +356,31 @@ PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 # How long a contact method verification code (or e-mail link) works.
 PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
+# Phone numbers (SMS and calls) that may be added as contact methods, by prefix (`+1,+44`);
+# empty: any country. Refused: ranges whose SMS and calls are charged at premium rates
+# (`none` refuses nothing): +808 shared cost, +870 Inmarsat, +878 personal numbers, +881
+# satellite phones, +882 and +883 international networks, +979 premium rate, +991 trials. A
+# longer or equal allowed prefix wins over a refused one (CONTACT_ALLOWED_COUNTRY_CODES=+1,+881
+# allows Iridium phones too).
+CONTACT_ALLOWED_COUNTRY_CODES = env_phone_prefixes("CONTACT_ALLOWED_COUNTRY_CODES", "none")
+CONTACT_REFUSED_COUNTRY_CODES = env_phone_prefixes(
+    "CONTACT_REFUSED_COUNTRY_CODES", "+808,+870,+878,+881,+882,+883,+979,+991"
+)
+# Verification codes cost money and can be aimed at anyone's number: at most this many are
+# sent to one number or address, and to one person's methods together, in each window
+# (`count/window, …`; windows in s, m or h). Deleting and re-adding a number does not reset them.
+PAGING_VERIFY_SENDS_PER_METHOD = env_rates("PAGING_VERIFY_SENDS_PER_METHOD", "3/10m,10/24h")
+PAGING_VERIFY_SENDS_PER_PERSON = env_rates("PAGING_VERIFY_SENDS_PER_PERSON", "6/10m,20/24h")
+# One incident is escalated by hand (API, admin, SMS `1E`, key 5 on a call) at most once in this
+# long: each manual escalation pages the next level at once. 0 turns the limit off.
+PAGING_MANUAL_ESCALATION_INTERVAL = env_duration(
+    "PAGING_MANUAL_ESCALATION_INTERVAL", "1m", minimum=dt.timedelta(0)
+)
+# Five wrong codes wear a contact method's codes out for this long; a resend does not restore
+# the guesses (only this window ending, or a successful verification, does).
+PAGING_VERIFY_GUESS_WINDOW = env_duration(
+    "PAGING_VERIFY_GUESS_WINDOW", "1h", minimum=dt.timedelta(minutes=1)
+)
 # On PostgreSQL a trigger joins or opens its incident in one SQL statement
 # (paging/ingest/store_pg.py); off, every alert takes the portable ORM path. Only for comparing
 # the two.

@@ -3,11 +3,14 @@
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from escalation.planner import Position, next_position
+from oncall.limits import Limited, window_words
 from paging.models import (
     OPEN_STATUSES,
     Incident,
@@ -118,12 +121,34 @@ def _untrigger_ack(incident: Incident) -> None:
     incident.acknowledged_at, incident.acknowledged_by, incident.acknowledged_via = None, None, ""
 
 
+def _manual_escalation_claim(incident: Incident, now: dt.datetime) -> None:
+    """Claim this incident's manual escalation for now, or raise Limited if it is too soon.
+
+    A conditional UPDATE decides, so of many requests at once exactly one wins.
+    """
+    gap = settings.PAGING_MANUAL_ESCALATION_INTERVAL
+    free = Q(last_manual_escalation_at__isnull=True) | Q(last_manual_escalation_at__lte=now - gap)
+    rows = Incident.objects.filter(free, pk=incident.pk)
+    if gap and not rows.update(last_manual_escalation_at=now):
+        last = Incident.objects.values_list("last_manual_escalation_at", flat=True).get(
+            pk=incident.pk
+        )
+        until = last + gap
+        message = (
+            f"#{incident.pk} was escalated by hand less than {window_words(gap)} ago; "
+            f"try again after {until:%H:%M:%S} UTC"
+        )
+        raise Limited(message, what="incident", until=until)
+    incident.last_manual_escalation_at = now
+
+
 @transaction.atomic
 def incident_escalate_now(*, incident: Incident, by: User | None, via: str) -> bool:
     """Page the next tier now; an acknowledged incident is re-triggered first.
 
     After the last step of the policy, escalation starts again at Level 1. Returns False (and
-    changes nothing) for a resolved incident or one without a policy.
+    changes nothing) for a resolved incident or one without a policy; raises Limited (and
+    changes nothing) when it was escalated by hand too recently.
     """
     locked = (
         Incident.objects.select_for_update(of=("self",))
@@ -132,11 +157,12 @@ def incident_escalate_now(*, incident: Incident, by: User | None, via: str) -> b
     )
     if locked.status == IncidentStatus.RESOLVED or not locked.service.escalation_policy_id:
         return False
+    now = timezone.now()
+    _manual_escalation_claim(locked, now)
     note = ""
     if locked.status == IncidentStatus.ACKNOWLEDGED:
         _untrigger_ack(locked)
         note = " (re-triggered from acknowledged)"
-    now = timezone.now()
     if _out_of_steps(locked):
         _restart(locked, now)
         note += "; the policy had run out, so it starts again at Level 1"

@@ -8,6 +8,7 @@ from accounts.models import User
 from accounts.people import may_act
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
+from oncall.limits import Limited
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
@@ -230,9 +231,18 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Escalate selected incidents (page the next level now)")
     def escalate(self, request, queryset) -> None:
-        by = request.user
-        done = sum(incident_escalate_now(incident=i, by=by, via="admin") for i in queryset)
+        done = sum(self._escalate(request, incident) for incident in queryset)
         self.message_user(request, f"{done} incident(s) escalated.", messages.SUCCESS)
+
+    def _escalate(self, request, incident: Incident) -> bool:
+        try:
+            return incident_escalate_now(incident=incident, by=request.user, via="admin")
+        except Limited as error:
+            why = str(error).removeprefix(f"#{incident.pk} was ")
+            self.message_user(
+                request, f"#{incident.pk} not escalated: it was {why}", messages.ERROR
+            )
+            return False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -271,7 +281,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
     def _send(self, request, method: ContactMethod) -> bool:
         try:
             contact_method_verification_send(method=method)
-        except (DeliveryError, OSError, smtplib.SMTPException) as exc:
+        except (Limited, DeliveryError, OSError, smtplib.SMTPException) as exc:
             self.message_user(request, f"{method}: code not sent: {exc}", messages.ERROR)
             return False
         return True

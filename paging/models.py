@@ -269,6 +269,9 @@ class Incident(models.Model):
     escalation_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     escalation_loop = models.PositiveSmallIntegerField(default=0)
     escalation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The last escalation by hand: claimed with a conditional UPDATE, so concurrent requests
+    # page the next level once (`actions.incident_escalate_now`).
+    last_manual_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Escalation restarts at Level 1 (an expired acknowledgement) begin a new round, so that
     # the same level and loop can page the same people again without breaking their unique key.
     escalation_round = models.PositiveSmallIntegerField(default=0, db_default=0)
@@ -363,6 +366,40 @@ class ContactKind(models.TextChoices):
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
+# What the ranges refused by default are, in a person's words (CONTACT_REFUSED_COUNTRY_CODES).
+PHONE_RANGE_NAMES = {
+    "+808": "international shared-cost numbers",
+    "+870": "Inmarsat satellite phones",
+    "+878": "universal personal numbers",
+    "+881": "satellite phones",
+    "+882": "international networks, charged like satellite",
+    "+883": "international networks, charged like satellite",
+    "+979": "international premium-rate numbers",
+    "+991": "international trial services",
+}
+
+
+def _longest(number: str, prefixes: tuple[str, ...]) -> str:
+    return max((p for p in prefixes if number.startswith(p)), key=len, default="")
+
+
+def phone_refusal(number: str) -> str | None:
+    """Return why `number` may not be added as a contact method, or None if it may."""
+    allowed = settings.CONTACT_ALLOWED_COUNTRY_CODES
+    allow = _longest(number, allowed)
+    deny = _longest(number, settings.CONTACT_REFUSED_COUNTRY_CODES)
+    if deny and len(deny) > len(allow):
+        name = PHONE_RANGE_NAMES.get(deny)
+        return (
+            f"Numbers starting {deny}{f' ({name})' if name else ''} cannot be added: SMS and "
+            "calls to them are charged at premium rates. An admin can allow them "
+            "(CONTACT_ALLOWED_COUNTRY_CODES)."
+        )
+    if allowed and not allow:
+        return f"Only numbers starting {', '.join(allowed)} can be added here."
+    return None
+
+
 class ContactMethod(models.Model):
     """A way to reach a person: a phone number for SMS or calls, or an e-mail address."""
 
@@ -384,6 +421,8 @@ class ContactMethod(models.Model):
     verify_digest = models.CharField(max_length=64, blank=True, editable=False)
     verify_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     verify_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # When the current run of wrong guesses began: a resend does not restart it, its window does.
+    verify_attempts_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user", "kind", "id"]
@@ -406,6 +445,8 @@ class ContactMethod(models.Model):
             raise ValidationError(
                 {"address": "Enter a phone number in E.164 form, such as +15550100001."}
             )
+        elif self.kind and (refusal := phone_refusal(self.address)):
+            raise ValidationError({"address": refusal})
 
 
 class NotificationRule(models.Model):
@@ -643,17 +684,40 @@ class ReplyBundle(models.Model):
 
 
 class PhoneLimit(models.Model):
-    """Per-number counters that keep us carrier-safe: SMS sent and replies received."""
+    """Per-number counters that keep us carrier-safe: SMS sent, calls placed, replies received."""
 
     phone = models.CharField(max_length=32, unique=True)
     last_sms_at = models.DateTimeField(null=True, blank=True)
     hour_started_at = models.DateTimeField(null=True, blank=True)
     hour_sms = models.PositiveIntegerField(default=0)
+    last_call_at = models.DateTimeField(null=True, blank=True)
+    call_hour_started_at = models.DateTimeField(null=True, blank=True)
+    hour_calls = models.PositiveIntegerField(default=0)
     replies_started_at = models.DateTimeField(null=True, blank=True)
     replies = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.phone
+
+
+class VerificationSend(models.Model):
+    """One verification code sent: counted per number or address and per person for limits.
+
+    Kept by address, not by contact method, so deleting and re-adding a number resets nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=254)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["address", "sent_at"], name="verify_send_address"),
+            models.Index(fields=["user", "sent_at"], name="verify_send_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class EarlyCallback(models.Model):

@@ -14,7 +14,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall.apibase import StrictModelSerializer, StrictSerializer, refuse_body
+from oncall.apibase import (
+    LimitedSerializer,
+    StrictModelSerializer,
+    StrictSerializer,
+    limited_response,
+    refuse_body,
+)
+from oncall.limits import Limited
 from oncall.timezones import INSTANT_HELP, parse_instant
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import (
@@ -175,7 +182,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         refuse_body(self.request)
         token = getattr(self.request.auth, "name", "")  # request.auth is the ApiToken, if any
         via = f"API token {token}" if token else "API"
-        if not change(incident=incident, by=self.request.user, via=via):
+        try:
+            changed = change(incident=incident, by=self.request.user, via=via)
+        except Limited as error:
+            return limited_response(error)
+        if not changed:
             return Response(
                 {"error": refusal.format(status=incident.status)}, status=status.HTTP_409_CONFLICT
             )
@@ -196,7 +207,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """Resolve an open incident."""
         return self._act(incident_resolve, "incident is already {status}")
 
-    @extend_schema(request=None, responses=IncidentSerializer)
+    @extend_schema(request=None, responses={200: IncidentSerializer, 429: LimitedSerializer})
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, pk: str) -> Response:
         """Page the next level now (re-triggering an acknowledged incident)."""

@@ -12,13 +12,16 @@ from rest_framework.response import Response
 from accounts.models import User
 from oncall.apibase import (
     ConfigViewSet,
+    LimitedSerializer,
     OwnOrStaff,
     StrictModelSerializer,
     StrictSerializer,
     cleaned,
     keep_owner,
+    limited_response,
     refuse_body,
 )
+from oncall.limits import Limited
 from paging.models import ContactMethod, NotificationRule
 from paging.notify.channels.base import DeliveryError
 from paging.notify.verification import (
@@ -140,7 +143,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
         if (method.kind, method.address) != before:
             contact_method_unverify(method=method)
 
-    @extend_schema(request=None, responses=ContactMethodSerializer)
+    @extend_schema(request=None, responses={200: ContactMethodSerializer, 429: LimitedSerializer})
     @action(detail=True, methods=["post"], url_path="send-verification")
     def send_verification(self, request: Request, pk: str) -> Response:
         """Send a fresh verification code (SMS, call or e-mail) to the method."""
@@ -148,6 +151,8 @@ class ContactMethodViewSet(OwnRowsViewSet):
         refuse_body(request)
         try:
             contact_method_verification_send(method=method)
+        except Limited as error:
+            return limited_response(error)
         except DeliveryError as error:
             return Response({"error": f"not sent: {error}"}, status=status.HTTP_502_BAD_GATEWAY)
         return Response(ContactMethodSerializer(method).data)

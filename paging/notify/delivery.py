@@ -2,9 +2,9 @@
 
 A notification row exists before any provider is called; a claim (a conditional UPDATE from
 pending to sending) makes sure one worker sends it, whatever duplicate tasks or sweeps happen.
-SMS to one number respect its carrier-safe limits (`limits.py`) and go out bundled when several
-are due at once (`bundles.py`). A page that fails for good brings the person's next contact
-method forward to now.
+SMS and calls to one number respect its carrier-safe limits (`limits.py`); SMS go out bundled
+when several are due at once (`bundles.py`). A page that fails for good brings the person's next
+contact method forward to now.
 """
 
 import datetime as dt
@@ -37,7 +37,7 @@ from paging.notify.channels.email import email_subject
 from paging.notify.channels.twilio_client import UNSUBSCRIBED
 from paging.notify.contacts import phone_sms_stop, sms_stopped
 from paging.notify.failover import next_method_now
-from paging.notify.limits import sms_slot_take
+from paging.notify.limits import PHONE_RATES, Hold, phone_slot_take
 from paging.notify.messages import sms_bundle, sms_page
 from paging.notify.reply_codes import reply_codes_expire
 from paging.notify.voice import spoken_page
@@ -154,21 +154,20 @@ def notification_abandon(notification_id: int) -> bool:
     return True
 
 
-def _defer(notification: Notification, until: dt.datetime) -> None:
-    """Put an SMS back until its number may be texted again (it may then go out bundled)."""
+def _defer(notification: Notification, hold: Hold) -> None:
+    """Put an SMS or call back until its number may have one again (an SMS may go out bundled).
+
+    A wait of more than a minute is worth a line on the timeline: why the page is late.
+    """
     _finish(
         notification,
         status=NotificationStatus.PENDING,
-        due_at=until,
+        due_at=hold.until,
         attempts=notification.attempts - 1,
     )
-    deliver_later(notification, eta=until)
-    if until - timezone.now() > dt.timedelta(minutes=1):
-        hourly = settings.PAGING_SMS_MAX_PER_HOUR
-        message = (
-            f"{notification.what} held back until {until:%H:%M:%S} UTC: "
-            f"at most {hourly} SMS an hour to one number"
-        )
+    deliver_later(notification, eta=hold.until)
+    if hold.until - timezone.now() > dt.timedelta(minutes=1):
+        message = f"{notification.what} held back until {hold.until:%H:%M:%S} UTC: {hold.why}"
         timeline_add(incident=notification.incident, kind="held", message=message)
 
 
@@ -368,16 +367,17 @@ def notification_deliver(notification_id: int) -> str:
             return "sent"
     if notification.bundle_key is not None:
         _alone(notification)
+    if notification.kind == ContactKind.SMS and sms_stopped(notification.address):
+        _failed(notification, DeliveryError("the number replied STOP", permanent=True))
+        return "failed"
+    now = timezone.now()
+    if notification.kind in PHONE_RATES:
+        hold = phone_slot_take(kind=notification.kind, phone=notification.address, now=now)
+        if hold is not None:
+            _defer(notification, hold)
+            return "deferred"
     batch = [notification]
     if notification.kind == ContactKind.SMS:
-        if sms_stopped(notification.address):
-            _failed(notification, DeliveryError("the number replied STOP", permanent=True))
-            return "failed"
-        now = timezone.now()
-        wait = sms_slot_take(phone=notification.address, now=now)
-        if wait is not None:
-            _defer(notification, wait)
-            return "deferred"
         batch += bundle_claim(notification, now)
         _bundle(batch)
     return _send(batch)

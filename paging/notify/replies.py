@@ -15,11 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from oncall.limits import Limited
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import InboundMessage, Incident, IncidentStatus, ReplyBundle, ReplyCode
 from paging.notify.bundles import FIRST_CODE
 from paging.notify.contacts import phone_sms_start, phone_sms_stop, verified_sender
-from paging.notify.limits import reply_take
+from paging.notify.limits import reply_take, verification_sends_prune
 from paging.notify.messages import gsm_safe
 from paging.notify.reply_codes import bundle_codes_expire, quarantine_start, reply_codes_expire
 from paging.notify.verification import verification_reply
@@ -86,7 +87,11 @@ def _state(incident: Incident) -> str:
 
 def _act(incident: Incident, user: User, verb: str) -> str:
     action, done = ACTIONS[verb]
-    if action(incident=incident, by=user, via=VIA):
+    try:
+        changed = action(incident=incident, by=user, via=VIA)
+    except Limited as error:
+        return f"Not escalated: {error}."
+    if changed:
         return f"{done} {_name(incident)}"
     return (
         f"Nothing changed: #{incident.pk} {gsm_safe(incident.service.name)} is {_state(incident)}."
@@ -194,10 +199,12 @@ def sms_inbound_handle(*, sid: str, phone: str, text: str) -> str | None:
 
 
 def replies_prune(now: dt.datetime) -> dict[str, int]:
-    """Forget handled messages and closed incidents' codes whose quarantine has ended."""
+    """Forget handled messages and closed incidents' codes whose quarantine has ended, and
+    verification sends older than their limits' windows."""
     handled = InboundMessage.objects.filter(received_at__lt=quarantine_start(now)).delete()[0]
     return {
         "handled messages": handled,
         "reply codes": reply_codes_expire(now=now),
         "bundle codes": bundle_codes_expire(now=now),
+        "verification sends": verification_sends_prune(now=now),
     }

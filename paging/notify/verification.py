@@ -21,7 +21,7 @@ from accounts.models import User
 from oncall.logs import mask_phone
 from paging.models import ContactKind, ContactMethod
 from paging.notify.channels.twilio_client import provider_errors, twilio_client, twilio_configured
-from paging.notify.limits import reply_take
+from paging.notify.limits import reply_take, verification_send_take
 
 MAX_ATTEMPTS = 5
 _LINK_SALT = "paging.verify-link"
@@ -38,7 +38,25 @@ def _pending(method: ContactMethod) -> bool:
     if method.verified or not method.verify_digest or method.verify_sent_at is None:
         return False
     expires = method.verify_sent_at + dt.timedelta(minutes=settings.PAGING_VERIFY_CODE_MINUTES)
-    return timezone.now() < expires and method.verify_attempts < MAX_ATTEMPTS
+    return timezone.now() < expires and _guesses_left(method, timezone.now())
+
+
+def _guesses_window_over(method: ContactMethod, now: dt.datetime) -> bool:
+    since = method.verify_attempts_since
+    return since is None or now >= since + settings.PAGING_VERIFY_GUESS_WINDOW
+
+
+def _guesses_left(method: ContactMethod, now: dt.datetime) -> bool:
+    """Return whether `method` may be guessed at: fewer than 5 wrong ones in its window."""
+    return method.verify_attempts < MAX_ATTEMPTS or _guesses_window_over(method, now)
+
+
+def _count_wrong_guess(method: ContactMethod, now: dt.datetime) -> None:
+    """Count a wrong code; the count runs over a window that no new code restarts."""
+    if _guesses_window_over(method, now):
+        method.verify_attempts, method.verify_attempts_since = 0, now
+    method.verify_attempts += 1
+    method.save(update_fields=["verify_attempts", "verify_attempts_since"])
 
 
 @transaction.atomic
@@ -62,8 +80,9 @@ def contact_method_add(
 def contact_method_mark_verified(*, method: ContactMethod) -> None:
     """Mark `method` verified (an admin vouches for it)."""
     method.verified, method.verified_at = True, timezone.now()
-    method.verify_digest, method.verify_attempts = "", 0
-    method.save(update_fields=["verified", "verified_at", "verify_digest", "verify_attempts"])
+    method.verify_digest, method.verify_attempts, method.verify_attempts_since = "", 0, None
+    guesses = ["verify_digest", "verify_attempts", "verify_attempts_since"]
+    method.save(update_fields=["verified", "verified_at", *guesses])
 
 
 def contact_method_verify(*, method: ContactMethod, code: str) -> bool:
@@ -73,8 +92,7 @@ def contact_method_verify(*, method: ContactMethod, code: str) -> bool:
         if not _pending(locked):
             return False
         if not constant_time_compare(locked.verify_digest, _digest(locked, code.strip())):
-            locked.verify_attempts += 1
-            locked.save(update_fields=["verify_attempts"])
+            _count_wrong_guess(locked, timezone.now())
             return False
         contact_method_mark_verified(method=locked)
     method.refresh_from_db()
@@ -82,11 +100,15 @@ def contact_method_verify(*, method: ContactMethod, code: str) -> bool:
 
 
 def contact_method_verification_send(*, method: ContactMethod) -> None:
-    """Send `method` a fresh verification code (raises DeliveryError if the provider fails)."""
+    """Send `method` a fresh verification code.
+
+    Raises Limited (nothing sent) when its number or person has had their codes for now, and
+    DeliveryError if the provider fails. The wrong guesses counted so far stay counted.
+    """
+    verification_send_take(method=method, now=timezone.now())
     code = _CODE.format(secrets.randbelow(10**6))
     method.verify_digest, method.verify_sent_at = _digest(method, code), timezone.now()
-    method.verify_attempts = 0
-    method.save(update_fields=["verify_digest", "verify_sent_at", "verify_attempts"])
+    method.save(update_fields=["verify_digest", "verify_sent_at"])
     senders = {ContactKind.SMS: _send_sms, ContactKind.VOICE: _call, ContactKind.EMAIL: _mail}
     senders[method.kind](method, code)
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from accounts.models import User
+from oncall.limits import Limited, window_words
 from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import Incident, IncidentStatus, Notification
 from paging.notify.messages import one_line
@@ -121,7 +122,12 @@ def key_pressed(notification: Notification, digit: str) -> str:
     incident: Incident = notification.incident
     user: User = notification.user
     name = f"incident {incident.pk}, {incident.service.name}"
-    if action(incident=incident, by=user, via=VIA):
+    try:
+        changed = action(incident=incident, by=user, via=VIA)
+    except Limited:
+        gap = window_words(settings.PAGING_MANUAL_ESCALATION_INTERVAL)
+        return goodbye_twiml(f"Not escalated: {name} was escalated by hand less than {gap} ago.")
+    if changed:
         return goodbye_twiml(f"{done} {name}. Goodbye.")
     incident.refresh_from_db()
     return goodbye_twiml(f"Nothing changed: {name} is {incident.status}. Goodbye.")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from oncall.limits import Limited
 from paging.models import ContactMethod
 from paging.notify.verification import (
     contact_method_mark_verified,
@@ -25,8 +26,7 @@ class Command(BaseCommand):
         if method is None:
             raise CommandError(f"contact method {contact_method_id}: no such contact method")
         if options["send"]:
-            contact_method_verification_send(method=method)
-            self.stdout.write(f"Code sent to {method}.")
+            self._send(method)
         elif options["mark"]:
             contact_method_mark_verified(method=method)
             self.stdout.write(f"{method}: verified.")
@@ -34,3 +34,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{method}: verified.")
         else:
             raise CommandError("code: wrong or expired (send a fresh one with --send)")
+
+    def _send(self, method: ContactMethod) -> None:
+        try:
+            contact_method_verification_send(method=method)
+        except Limited as error:
+            raise CommandError(f"{method}: code not sent: {error}") from None
+        self.stdout.write(f"Code sent to {method}.")

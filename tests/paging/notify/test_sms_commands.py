@@ -11,7 +11,9 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from paging.actions import incident_resolve
+from paging.engine import incident_escalate
 from paging.models import Incident, Notification
+from paging.notify.delivery import notification_deliver
 from paging.notify.replies import HELP
 from paging.tasks import replies_prune
 from tests.conftest import TWILIO_FROM
@@ -308,8 +310,18 @@ def test_hourly_prune_forgets_handled_sms_and_codes_only_after_the_quarantine(
     with time_machine.travel(now + dt.timedelta(hours=24, seconds=1), tick=False):
         pruned = replies_prune()
 
-    assert kept == {"handled messages": 0, "reply codes": 0, "bundle codes": 0}
-    assert pruned == {"handled messages": 1, "reply codes": 1, "bundle codes": 0}
+    assert kept == {
+        "handled messages": 0,
+        "reply codes": 0,
+        "bundle codes": 0,
+        "verification sends": 0,
+    }
+    assert pruned == {
+        "handled messages": 1,
+        "reply codes": 1,
+        "bundle codes": 0,
+        "verification sends": 0,
+    }
 
 
 def test_simultaneous_deliveries_of_one_inbound_sms_act_once(transactional_db, twilio, payments):
@@ -350,3 +362,17 @@ def test_deactivated_persons_reply_acts_on_nothing(webhooks, payments, alice, te
     assert (status, "<Message>" in answer) == (200, False)
     assert status_of(incident) == "triggered"
     assert timeline(incident)[-1] == "SMS sent to Alice Adams"
+
+
+def test_sms_reply_1e_twice_says_in_words_when_it_is_too_soon(webhooks, payments):
+    incident = page(payments)
+
+    _, first = sms_reply(webhooks, "1E")
+    for pk in incident_escalate(incident.pk):
+        notification_deliver(pk)  # Level 2 is paged once
+    _, second = sms_reply(webhooks, "1E")
+
+    assert f"Escalated #{incident.pk}" in first
+    assert f"Not escalated: #{incident.pk} was escalated by hand less than 1 minute ago" in second
+    assert timeline(incident).count("Escalated by Alice Adams via SMS") == 1
+    assert [m.to for m in webhooks.messages].count(BOB_PHONE) == 1
