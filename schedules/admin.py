@@ -273,17 +273,22 @@ class OverrideAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     """Feed URLs to paste into calendar apps; revoking makes the URL answer 404."""
 
-    list_display = ("__str__", "url", "created_at", "revoked_at")
+    list_display = ("__str__", "url", "created_by", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
-    list_select_related = ("user", "schedule")
-    fields = ("user", "schedule", "url", "created_at", "revoked_at")
-    readonly_fields = ("url", "created_at", "revoked_at")
+    list_select_related = ("user", "schedule", "created_by")
+    fields = ("user", "schedule", "url", "created_by", "created_at", "revoked_at")
+    readonly_fields = ("url", "created_by", "created_at", "revoked_at")
     autocomplete_fields = ["user", "schedule"]
     actions = ["revoke", "recreate"]
 
     @admin.display(description="Subscribe URL")
     def url(self, feed: CalendarFeed) -> str:
         return feed.url if feed.pk else "(shown once saved)"
+
+    def save_model(self, request, feed: CalendarFeed, form, change) -> None:
+        if not change:
+            feed.created_by = request.user
+        super().save_model(request, feed, form, change)
 
     @admin.action(description="Revoke selected feeds")
     def revoke(self, request, queryset) -> None:
@@ -293,5 +298,5 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke and re-create selected feeds (new URLs)")
     def recreate(self, request, queryset) -> None:
         for feed in queryset:
-            feed_recreate(feed=feed)
+            feed_recreate(feed=feed, by=request.user)
         self.message_user(request, f"{len(queryset)} feed(s) re-created.", messages.WARNING)

@@ -25,6 +25,7 @@ from oncall.apibase import (
     refuse_body,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
+from schedules.imports import url_host
 from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
@@ -99,6 +100,13 @@ class LayerSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["calendar_refreshed_at", "calendar_error"]
         extra_kwargs = {"shift_count": {"min_value": 1}}
+
+    def to_representation(self, layer: Layer) -> dict:
+        """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
+        data = super().to_representation(layer)
+        if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
+            data["calendar_url"] = f"{url_host(data['calendar_url'])}/…"
+        return data
 
     def validate(self, attrs: dict) -> dict:
         plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
@@ -245,10 +253,13 @@ class OverrideViewSet(ConfigViewSet):
 
 class CalendarFeedSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
+    created_by = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Who made the URL: they may revoke it."
+    )
 
     class Meta:
         model = CalendarFeed
-        fields = ["id", "user", "schedule", "url", "created_at", "revoked_at"]
+        fields = ["id", "user", "schedule", "url", "created_by", "created_at", "revoked_at"]
         read_only_fields = ["created_at", "revoked_at"]
 
     def validate(self, attrs: dict) -> dict:
@@ -282,7 +293,15 @@ class CalendarFeedViewSet(
         feeds = CalendarFeed.objects.order_by("-created_at", "-id")
         if holds(self.request.user, CalendarFeed, "view"):
             return feeds
-        return feeds.filter(Q(user=self.request.user) | Q(schedule__isnull=False))
+        me = self.request.user
+        return feeds.filter(Q(user=me) | Q(created_by=me) | Q(schedule__isnull=False))
+
+    def owns(self, user, feed: CalendarFeed) -> bool:
+        """Return whether `feed` is `user`'s: their own calendar, or one they made."""
+        return user.pk in (feed.user_id, feed.created_by_id)
+
+    def perform_create(self, serializer: CalendarFeedSerializer) -> None:
+        serializer.save(created_by=self.request.user)
 
     def owns_new(self, request: Request) -> bool:
         """Let the serializer refuse a feed for someone else: a 400 naming the field."""
@@ -306,4 +325,5 @@ class CalendarFeedViewSet(
         """Revoke the feed and return a new one (a new URL) for the same person or schedule."""
         feed = self.get_object()
         refuse_body(request)
-        return Response(CalendarFeedSerializer(feed_recreate(feed=feed)).data, status=201)
+        new = feed_recreate(feed=feed, by=request.user)
+        return Response(CalendarFeedSerializer(new).data, status=201)
