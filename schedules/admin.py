@@ -22,7 +22,24 @@ from schedules.models import (
 from schedules.resolver import shifts
 
 
-class LayerInline(admin.TabularInline):
+class CalendarUrlToChangers:
+    """Show a private calendar URL (it reads the whole calendar) only to who may change it."""
+
+    @admin.display(description="calendar URL")
+    def calendar_host(self, layer: Layer) -> str:
+        return imports.url_hint(layer.calendar_url) or "-"
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "calendar_host")
+
+    def hide_url(self, request, obj, names) -> list[str]:
+        """Return `names` with the URL swapped for its host unless `request` may change it."""
+        if obj is None or self.has_change_permission(request, obj):
+            return list(names)  # an add form holds no URL yet
+        return ["calendar_host" if n == "calendar_url" else n for n in names]
+
+
+class LayerInline(CalendarUrlToChangers, admin.TabularInline):
     model = Layer
     extra = 0
     show_change_link = True
@@ -36,6 +53,9 @@ class LayerInline(admin.TabularInline):
         "handoff_time",
         "calendar_url",
     )
+
+    def get_fields(self, request, obj=None):
+        return self.hide_url(request, obj, super().get_fields(request, obj))
 
 
 class OverrideInline(admin.TabularInline):
@@ -159,7 +179,7 @@ class LayerForm(forms.ModelForm):
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
     form = LayerForm
     list_display = (
         "__str__",
@@ -204,6 +224,12 @@ class LayerAdmin(admin.ModelAdmin):
         ),
     ]
     actions = ["refresh_now"]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (name, {**options, "fields": self.hide_url(request, obj, options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
     @admin.display(description="last refresh failed", boolean=True)
     def refresh_failing(self, layer: Layer) -> bool | None:

@@ -25,7 +25,7 @@ from oncall.apibase import (
     refuse_body,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
-from schedules.imports import url_host
+from schedules.imports import url_hint
 from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
@@ -105,7 +105,7 @@ class LayerSerializer(StrictModelSerializer):
         """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
         data = super().to_representation(layer)
         if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
-            data["calendar_url"] = f"{url_host(data['calendar_url'])}/…"
+            data["calendar_url"] = url_hint(data["calendar_url"])
         return data
 
     def validate(self, attrs: dict) -> dict:

@@ -82,6 +82,11 @@ def url_host(url: str) -> str:
         return "?"
 
 
+def url_hint(url: str) -> str:
+    """Return what a private feed URL may show to who may not change it: its host."""
+    return f"{url_host(url)}/…" if url else ""
+
+
 def _http_url(url: str) -> str:
     return "https://" + url.split("://", 1)[1] if url.lower().startswith("webcal://") else url
 

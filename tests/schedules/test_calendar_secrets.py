@@ -144,3 +144,32 @@ def test_a_deactivated_persons_api_token_is_refused_401(alice):
     response = client.get("/api/v1/incidents/")
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid or revoked token."}
+
+
+# --- Admin shows the same: the URL to who may change the layer, the host to who may only view --
+
+
+def _admin_pages(client, schedule: Schedule) -> str:
+    layer = schedule.layers.get()
+    pages = [
+        f"/admin/schedules/schedule/{schedule.pk}/change/",
+        f"/admin/schedules/layer/{layer.pk}/change/",
+    ]
+    answers = [client.get(page) for page in pages]
+    assert [a.status_code for a in answers] == [200, 200]
+    return "".join(a.content.decode() for a in answers)
+
+
+def test_admin_shows_a_view_only_reader_only_the_host_of_a_calendar_url(client, imported):
+    client.force_login(_staff("view_schedule", "view_layer"))
+
+    pages = _admin_pages(client, imported)
+
+    assert "calendar.google.com/…" in pages
+    assert SECRET not in pages
+
+
+def test_admin_shows_who_may_change_layers_the_full_calendar_url(client, imported):
+    client.force_login(_staff("view_schedule", "change_schedule", "view_layer", "change_layer"))
+
+    assert SECRET in _admin_pages(client, imported)
