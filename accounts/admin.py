@@ -3,17 +3,35 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """People; only a superuser changes a superuser or anyone's staff status and permissions."""
+
     fieldsets = (*BaseUserAdmin.fieldsets, ("On call", {"fields": ("time_zone",)}))
     list_display = ("username", "first_name", "last_name", "email", "time_zone", "is_staff")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_person(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_change_person(request.user, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if may_grant_privileges(request.user) else (*fields, *PRIVILEGES)
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are created here and shown once; afterwards only their first characters are."""
+    """Tokens are created here and shown once; afterwards only their first characters are.
+
+    A token acts as its owner, so whoever creates one owns it: nobody mints one for someone else.
+    """
 
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
@@ -24,12 +42,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def get_readonly_fields(self, request, obj=None):
-        return (*self.readonly_fields, "user") if obj else self.readonly_fields
+        return (*self.readonly_fields, "user")
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
+        obj.user = request.user
         token, raw = ApiToken.issue(user=obj.user, name=obj.name)
         obj.pk, obj.digest, obj.hint = token.pk, token.digest, token.hint
         self.message_user(

@@ -3,19 +3,21 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import ApiToken, User
-from oncall.apibase import StrictModelSerializer, refuse_body
+from oncall.apibase import RoleViewSet, StrictModelSerializer, holds, refuse_body
 
 
 class ApiTokenSerializer(StrictModelSerializer):
     user = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, help_text="Staff only; default: yourself."
+        queryset=User.objects.all(),
+        required=False,
+        help_text="Yourself (the default): a token acts only as its owner.",
     )
 
     class Meta:
@@ -24,9 +26,9 @@ class ApiTokenSerializer(StrictModelSerializer):
         read_only_fields = ["hint", "created_at", "last_used_at", "revoked_at"]
 
     def validate_user(self, user: User) -> User:
-        request = self.context["request"]
-        if user != request.user and not request.user.is_staff:
-            raise ValidationError("only staff can create tokens for someone else")
+        # Not even a superuser: a token minted for someone else would act in their name.
+        if user != self.context["request"].user:
+            raise ValidationError("a token can only be created for yourself")
         return user
 
 
@@ -44,16 +46,23 @@ class ApiTokenViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    RoleViewSet,
 ):
-    """Your API tokens (staff see everyone's); DELETE or `revoke` makes one stop working."""
+    """Your API tokens (all with the view permission); DELETE or `revoke` stops one working."""
 
     queryset = ApiToken.objects.all()  # narrowed per user in get_queryset
     serializer_class = ApiTokenSerializer
+    owner_may = frozenset({"add", "change", "delete"})
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         tokens = ApiToken.objects.order_by("-created_at", "-id")
-        return tokens if self.request.user.is_staff else tokens.filter(user=self.request.user)
+        if holds(self.request.user, ApiToken, "view"):
+            return tokens
+        return tokens.filter(user=self.request.user)
+
+    def owns_new(self, request: Request) -> bool:
+        """Let the serializer refuse a token for someone else: a 400 naming the field."""
+        return True
 
     @extend_schema(request=ApiTokenSerializer, responses={201: NewApiTokenSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:

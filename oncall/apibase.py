@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import ProtectedError
 from django.utils import timezone
-from rest_framework import filters, permissions, serializers, status, viewsets
+from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,39 +70,94 @@ def refuse_body(request: Request) -> None:
         raise ValidationError(unknown)
 
 
-class StaffWritesOthersRead(permissions.BasePermission):
-    """Everyone signed in reads; only staff create, change or delete."""
+# The Django permission each HTTP method asks of a model; POST to a list is `add` (see verb_of).
+METHOD_VERBS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "DELETE": "delete"}
 
-    message = "Only staff can change the configuration."
+
+def verb_of(request: Request, view) -> str:
+    """Return the Django permission (`view`, `add`, `change`, `delete`) a request asks for."""
+    if getattr(view, "action", None) == "create":
+        return "add"
+    return METHOD_VERBS.get(request.method, "change")  # PUT, PATCH and actions such as revoke
+
+
+def holds(user, model: type[models.Model], verb: str) -> bool:
+    """Return whether `user` holds `verb` on `model` as admin grants it (view: view or change)."""
+    if not (user.is_staff or user.is_superuser):
+        return False  # admin lets no one else in, whatever permissions they were given
+    opts = model._meta
+    verbs = (verb, "change") if verb == "view" else (verb,)
+    # has_perm is False for a deactivated account and True for an active superuser.
+    return any(user.has_perm(f"{opts.app_label}.{v}_{opts.model_name}") for v in verbs)
+
+
+class ModelPermissions(permissions.BasePermission):
+    """Grant what admin grants (the model's permissions; superusers all), plus a person's share.
+
+    Everyone signed in (staff are paged too) gets the share the viewset names: `everyone_may`
+    (verbs on every row it lists) and `owner_may` (verbs on rows that are their own, as its
+    `owns` says); the actions in `admin_actions` are never part of the share. The viewset's
+    `may_touch` can refuse an object to everyone but superusers, whatever they hold.
+    """
+
+    message = "Your role does not allow this."
 
     def has_permission(self, request: Request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user.is_staff)
-
-
-class OwnOrStaff(permissions.BasePermission):
-    """Everyone reads; staff change all, a responder only rows whose `user` is themselves."""
-
-    message = "Responders can only manage their own."
-
-    def has_permission(self, request: Request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS or request.user.is_staff:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not hasattr(view, request.method.lower()):
+            return True  # the route has no such method: let it answer 405, not 403
+        verb = verb_of(request, view)
+        if holds(user, view.queryset.model, verb) or _shared(view, verb, "everyone_may"):
             return True
-        if request.method != "POST":
-            return True  # decided per object
-        data = request.data if isinstance(request.data, dict) else {}
-        return str(data.get("user", request.user.pk)) == str(request.user.pk)
+        if not _shared(view, verb, "owner_may"):
+            return False
+        return verb != "add" or view.owns_new(request)  # a row's owner is decided per object
 
     def has_object_permission(self, request: Request, view, obj: models.Model) -> bool:
-        safe = request.method in permissions.SAFE_METHODS
-        return safe or request.user.is_staff or obj.user_id == request.user.pk
+        user, verb = request.user, verb_of(request, view)
+        if not view.may_touch(user, obj, verb):
+            return False
+        if holds(user, view.queryset.model, verb) or _shared(view, verb, "everyone_may"):
+            return True
+        return _shared(view, verb, "owner_may") and view.owns(user, obj)
+
+
+def _shared(view, verb: str, share: str) -> bool:
+    return verb in getattr(view, share, ()) and view.action not in view.admin_actions
+
+
+class RoleViewSet(viewsets.GenericViewSet):
+    """A viewset under ModelPermissions: by default everyone reads, model permissions change."""
+
+    permission_classes = [ModelPermissions]
+    everyone_may: frozenset[str] = frozenset({"view"})
+    owner_may: frozenset[str] = frozenset()
+    admin_actions: frozenset[str] = frozenset()
+    owner_field = "user"
+
+    def owns(self, user, obj: models.Model) -> bool:
+        """Return whether `obj` is `user`'s own row."""
+        return getattr(obj, f"{self.owner_field}_id", None) == user.pk
+
+    def owns_new(self, request: Request) -> bool:
+        """Return whether the row a POST would create is the requester's own (the default)."""
+        data = request.data if isinstance(request.data, Mapping) else {}
+        return str(data.get(self.owner_field, request.user.pk)) == str(request.user.pk)
+
+    def may_touch(self, user, obj: models.Model, verb: str) -> bool:
+        """Return False to refuse `verb` on `obj` to `user` whatever permissions they hold."""
+        return True
 
 
 def keep_owner(serializer: serializers.Serializer, attrs: dict) -> dict:
-    """Refuse a responder's change that would hand their row to someone else."""
+    """Refuse a change that would hand a row to someone else, unless admin would allow it."""
     request = serializer.context["request"]
     user = attrs.get("user")
-    if user is not None and user != request.user and not request.user.is_staff:
-        raise ValidationError({"user": "responders can only manage their own"})
+    handing_over = user is not None and user != request.user
+    if handing_over and not holds(request.user, serializer.Meta.model, "change"):
+        raise ValidationError({"user": "you can only manage your own"})
     return attrs
 
 
@@ -178,10 +233,17 @@ class RefuseDeleteInUse:
             raise InUse(f"{instance} is still used by {', '.join(users)}") from None
 
 
-class ConfigViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
-    """A configuration object: everyone reads, staff change; filtered by `filter_fields`."""
+class ConfigViewSet(
+    RefuseDeleteInUse,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    RoleViewSet,
+):
+    """A configuration object: everyone reads, model permissions change; `filter_fields` filter."""
 
-    permission_classes = [permissions.IsAuthenticated, StaffWritesOthersRead]
     filter_backends = [FieldFilters]
     filter_fields: dict[str, str] = {}
 

@@ -23,7 +23,24 @@ from schedules.models import (
 from schedules.resolver import shifts
 
 
-class LayerInline(admin.TabularInline):
+class CalendarUrlToChangers:
+    """Show a private calendar URL (it reads the whole calendar) only to who may change it."""
+
+    @admin.display(description="calendar URL")
+    def calendar_host(self, layer: Layer) -> str:
+        return imports.url_hint(layer.calendar_url) or "-"
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "calendar_host")
+
+    def hide_url(self, request, obj, names) -> list[str]:
+        """Return `names` with the URL swapped for its host unless `request` may change it."""
+        if obj is None or self.has_change_permission(request, obj):
+            return list(names)  # an add form holds no URL yet
+        return ["calendar_host" if n == "calendar_url" else n for n in names]
+
+
+class LayerInline(CalendarUrlToChangers, admin.TabularInline):
     model = Layer
     extra = 0
     show_change_link = True
@@ -37,6 +54,9 @@ class LayerInline(admin.TabularInline):
         "handoff_time",
         "calendar_url",
     )
+
+    def get_fields(self, request, obj=None):
+        return self.hide_url(request, obj, super().get_fields(request, obj))
 
 
 class OverrideInline(admin.TabularInline):
@@ -161,7 +181,7 @@ class LayerForm(forms.ModelForm):
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
     form = LayerForm
     list_display = (
         "__str__",
@@ -206,6 +226,12 @@ class LayerAdmin(admin.ModelAdmin):
         ),
     ]
     actions = ["refresh_now"]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (name, {**options, "fields": self.hide_url(request, obj, options["fields"])})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
     @admin.display(description="last refresh failed", boolean=True)
     def refresh_failing(self, layer: Layer) -> bool | None:
@@ -275,17 +301,22 @@ class OverrideAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     """Feed URLs to paste into calendar apps; revoking makes the URL answer 404."""
 
-    list_display = ("__str__", "url", "created_at", "revoked_at")
+    list_display = ("__str__", "url", "created_by", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
-    list_select_related = ("user", "schedule")
-    fields = ("user", "schedule", "url", "created_at", "revoked_at")
-    readonly_fields = ("url", "created_at", "revoked_at")
+    list_select_related = ("user", "schedule", "created_by")
+    fields = ("user", "schedule", "url", "created_by", "created_at", "revoked_at")
+    readonly_fields = ("url", "created_by", "created_at", "revoked_at")
     autocomplete_fields = ["user", "schedule"]
     actions = ["revoke", "recreate"]
 
     @admin.display(description="Subscribe URL")
     def url(self, feed: CalendarFeed) -> str:
         return feed.url if feed.pk else "(shown once saved)"
+
+    def save_model(self, request, feed: CalendarFeed, form, change) -> None:
+        if not change:
+            feed.created_by = request.user
+        super().save_model(request, feed, form, change)
 
     @admin.action(description="Revoke selected feeds")
     def revoke(self, request, queryset) -> None:
@@ -295,5 +326,5 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke and re-create selected feeds (new URLs)")
     def recreate(self, request, queryset) -> None:
         for feed in queryset:
-            feed_recreate(feed=feed)
+            feed_recreate(feed=feed, by=request.user)
         self.message_user(request, f"{len(queryset)} feed(s) re-created.", messages.WARNING)

@@ -7,23 +7,25 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
 from oncall.apibase import (
     ConfigViewSet,
-    FieldFilters,
-    RefuseDeleteInUse,
+    RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
+    holds,
+    keep_owner,
     model_clean,
     refuse_body,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
+from schedules.imports import url_hint
 from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
@@ -98,6 +100,13 @@ class LayerSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["calendar_refreshed_at", "calendar_error"]
         extra_kwargs = {"shift_count": {"min_value": 1}}
+
+    def to_representation(self, layer: Layer) -> dict:
+        """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
+        data = super().to_representation(layer)
+        if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
+            data["calendar_url"] = url_hint(data["calendar_url"])
+        return data
 
     def validate(self, attrs: dict) -> dict:
         plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
@@ -230,48 +239,27 @@ class OverrideSerializer(StrictModelSerializer):
         user = attrs.get("user", getattr(self.instance, "user", None))
         if user is not None and attrs.get("replaces") == user:
             raise ValidationError({"replaces": "someone cannot replace themselves"})
-        return attrs
+        return keep_owner(self, attrs)
 
 
-class TakesOwnOverrides(permissions.BasePermission):
-    """Staff manage every override; a responder only overrides they take themselves."""
-
-    message = "Responders can only manage overrides they take themselves."
-
-    def has_permission(self, request: Request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS or request.user.is_staff:
-            return True
-        data = request.data if isinstance(request.data, dict) else {}
-        user = data.get("user") if request.method == "POST" else None
-        return request.method != "POST" or str(user) == str(request.user.pk)
-
-    def has_object_permission(self, request: Request, view, override: Override) -> bool:
-        safe = request.method in permissions.SAFE_METHODS
-        return safe or request.user.is_staff or override.user_id == request.user.pk
-
-
-class OverrideViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
+class OverrideViewSet(ConfigViewSet):
     """Overrides: someone covers a span of a schedule (or one person's part of it)."""
 
     queryset = Override.objects.order_by("start", "id")
     serializer_class = OverrideSerializer
-    permission_classes = [permissions.IsAuthenticated, TakesOwnOverrides]
-    filter_backends = [FieldFilters]
+    owner_may = frozenset({"add", "change", "delete"})  # the overrides a person takes
     filter_fields = {"schedule": "schedule_id", "user": "user_id"}
-
-    def perform_update(self, serializer: OverrideSerializer) -> None:
-        user = serializer.validated_data.get("user")
-        if user is not None and not self.request.user.is_staff and user != self.request.user:
-            raise ValidationError({"user": "responders can only take overrides themselves"})
-        serializer.save()
 
 
 class CalendarFeedSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
+    created_by = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Who made the URL: they may revoke it."
+    )
 
     class Meta:
         model = CalendarFeed
-        fields = ["id", "user", "schedule", "url", "created_at", "revoked_at"]
+        fields = ["id", "user", "schedule", "url", "created_by", "created_at", "revoked_at"]
         read_only_fields = ["created_at", "revoked_at"]
 
     def validate(self, attrs: dict) -> dict:
@@ -279,8 +267,12 @@ class CalendarFeedSerializer(StrictModelSerializer):
             raise ValidationError({"user": "give either a user or a schedule, not both"})
         request = self.context["request"]
         user = attrs.get("user")
-        if user is not None and user != request.user and not request.user.is_staff:
-            raise ValidationError({"user": "responders can only create their own feed"})
+        if (
+            user is not None
+            and user != request.user
+            and not holds(request.user, CalendarFeed, "add")
+        ):
+            raise ValidationError({"user": "you can only create your own feed"})
         return attrs
 
 
@@ -289,33 +281,37 @@ class CalendarFeedViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    RoleViewSet,
 ):
-    """Calendar feed URLs: a responder's own and schedules' (staff see all); revoke, re-create."""
+    """Calendar feed URLs: your own and schedules' (all with the view permission); revoke."""
 
     queryset = CalendarFeed.objects.all()  # narrowed per user in get_queryset
     serializer_class = CalendarFeedSerializer
+    owner_may = frozenset({"add", "change", "delete"})
 
     def get_queryset(self):
         feeds = CalendarFeed.objects.order_by("-created_at", "-id")
-        if self.request.user.is_staff:
+        if holds(self.request.user, CalendarFeed, "view"):
             return feeds
-        return feeds.filter(Q(user=self.request.user) | Q(schedule__isnull=False))
+        me = self.request.user
+        return feeds.filter(Q(user=me) | Q(created_by=me) | Q(schedule__isnull=False))
 
-    def perform_destroy(self, feed: CalendarFeed) -> None:
-        self._mine(feed)
-        feed.delete()
+    def owns(self, user, feed: CalendarFeed) -> bool:
+        """Return whether `feed` is `user`'s: their own calendar, or one they made."""
+        return user.pk in (feed.user_id, feed.created_by_id)
 
-    def _mine(self, feed: CalendarFeed) -> None:
-        if not self.request.user.is_staff and feed.user_id != self.request.user.pk:
-            raise PermissionDenied("only staff can revoke schedule feeds or others' feeds")
+    def perform_create(self, serializer: CalendarFeedSerializer) -> None:
+        serializer.save(created_by=self.request.user)
+
+    def owns_new(self, request: Request) -> bool:
+        """Let the serializer refuse a feed for someone else: a 400 naming the field."""
+        return True
 
     @extend_schema(request=None, responses=CalendarFeedSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
         """Make the feed's URL answer 404 from now on."""
         feed = self.get_object()
-        self._mine(feed)
         refuse_body(request)
         CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -328,6 +324,6 @@ class CalendarFeedViewSet(
     def recreate(self, request: Request, pk: str) -> Response:
         """Revoke the feed and return a new one (a new URL) for the same person or schedule."""
         feed = self.get_object()
-        self._mine(feed)
         refuse_body(request)
-        return Response(CalendarFeedSerializer(feed_recreate(feed=feed)).data, status=201)
+        new = feed_recreate(feed=feed, by=request.user)
+        return Response(CalendarFeedSerializer(new).data, status=201)

@@ -86,6 +86,11 @@ def url_host(url: str) -> str:
     return outbound.host_of(url)
 
 
+def url_hint(url: str) -> str:
+    """Return what a private feed URL may show to who may not change it: its host."""
+    return f"{url_host(url)}/…" if url else ""
+
+
 def fetch(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
     """GET the feed, conditionally when we hold a copy; raise CalendarImportError on failure."""
     headers = {"Accept": "text/calendar, */*;q=0.5", "User-Agent": "oncall-calendar-import/1"}

@@ -320,6 +320,16 @@ class CalendarFeed(models.Model):
     schedule = models.ForeignKey(
         Schedule, on_delete=models.CASCADE, null=True, blank=True, related_name="calendar_feeds"
     )
+    # Who made the URL: they may revoke it, and it stops working when they are deactivated.
+    # Empty for feeds made before this was recorded (those keep working).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -347,9 +357,11 @@ class CalendarFeed(models.Model):
 
 
 @transaction.atomic
-def feed_recreate(*, feed: CalendarFeed) -> CalendarFeed:
-    """Revoke `feed` and return a new one for the same person or schedule (a new URL)."""
+def feed_recreate(*, feed: CalendarFeed, by=None) -> CalendarFeed:
+    """Revoke `feed` and return a new one for the same person or schedule, made `by` someone."""
     CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    return CalendarFeed.objects.create(user_id=feed.user_id, schedule_id=feed.schedule_id)
+    return CalendarFeed.objects.create(
+        user_id=feed.user_id, schedule_id=feed.schedule_id, created_by=by
+    )

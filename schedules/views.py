@@ -21,7 +21,12 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """Serve a feed's shifts; 404 if unknown, revoked or a deactivated person's; 304 unchanged."""
     feed = (
         CalendarFeed.objects.select_related("user", "schedule")
-        .filter(Q(user__isnull=True) | may_act("user"), token=token, revoked_at__isnull=True)
+        .filter(
+            Q(user__isnull=True) | may_act("user"),
+            Q(created_by__isnull=True) | may_act("created_by"),
+            token=token,
+            revoked_at__isnull=True,
+        )
         .first()
     )
     if feed is None:

@@ -1,6 +1,7 @@
 """Admin: every page an admin uses renders, and incidents can be acknowledged from it."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import ApiToken, token_digest
@@ -126,9 +127,9 @@ def test_heartbeat_without_interval_is_a_form_error(admin_client, incident):
     assert not Integration.objects.filter(name="backup").exists()
 
 
-def test_api_token_is_shown_once_and_stored_as_a_digest(admin_client, alice):
+def test_api_token_is_shown_once_and_stored_as_a_digest(admin_client):
     response = admin_client.post(
-        reverse("admin:accounts_apitoken_add"), {"user": alice.pk, "name": "ci"}, follow=True
+        reverse("admin:accounts_apitoken_add"), {"name": "ci"}, follow=True
     )
 
     shown = [str(m) for m in response.context["messages"]]
@@ -138,6 +139,62 @@ def test_api_token_is_shown_once_and_stored_as_a_digest(admin_client, alice):
     listing = admin_client.get(reverse("admin:accounts_apitoken_changelist")).content.decode()
     assert raw not in listing
     assert token.hint in listing
+
+
+def test_a_token_made_in_admin_belongs_to_whoever_makes_it(admin_client, alice):
+    admin_client.post(reverse("admin:accounts_apitoken_add"), {"user": alice.pk, "name": "ci"})
+
+    assert ApiToken.objects.get(name="ci").user.username == "root"
+
+
+@pytest.fixture
+def people_manager(client, db):
+    """A staff member who may view, change and delete people, and nothing more."""
+    dana = UserFactory(username="dana", is_staff=True)
+    dana.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_user", "change_user", "delete_user"])
+    )
+    client.force_login(dana)
+    return client
+
+
+def test_staff_who_may_change_people_cannot_deactivate_a_superuser_in_admin(people_manager):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+
+    changed = people_manager.post(
+        reverse("admin:accounts_user_change", args=[root.pk]),
+        {"username": "root", "is_active": ""},
+    )
+    deleted = people_manager.post(
+        reverse("admin:accounts_user_delete", args=[root.pk]), {"post": "yes"}
+    )
+
+    assert (changed.status_code, deleted.status_code) == (403, 403)
+    root.refresh_from_db()
+    assert root.is_active
+
+
+def test_staff_who_may_change_people_cannot_grant_staff_or_permissions_in_admin(
+    people_manager, alice
+):
+    people_manager.post(
+        reverse("admin:accounts_user_change", args=[alice.pk]),
+        {
+            "username": "alice",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+            "time_zone": "UTC",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    alice.refresh_from_db()
+    assert (alice.is_staff, alice.is_superuser) == (False, False)
+    assert not alice.user_permissions.exists()
+    assert alice.first_name == ""  # the form saved (the name was cleared), privileges kept
 
 
 def test_revoke_action_revokes_tokens(admin_client, alice):

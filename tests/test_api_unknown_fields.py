@@ -58,7 +58,7 @@ def stored() -> dict[str, list[dict]]:
 
 @pytest.fixture
 def root(db):
-    return UserFactory(username="root", is_staff=True)
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

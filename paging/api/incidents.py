@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from oncall.apibase import (
     LimitedSerializer,
+    RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
     limited_response,
@@ -154,8 +155,11 @@ INCIDENT_FILTERS = [
 ]
 
 
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
     """Incidents, newest first; read-only apart from acknowledge, resolve and escalate."""
+
+    queryset = Incident.objects.all()  # filtered in get_queryset
+    everyone_may = frozenset({"view", "change"})  # whoever is paged acknowledges and resolves
 
     def get_queryset(self) -> QuerySet[Incident]:
         incidents = Incident.objects.select_related("service", "acknowledged_by", "resolved_by")

@@ -3,17 +3,17 @@
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.roles import may_change_person, may_grant_privileges
 from oncall.apibase import (
     ConfigViewSet,
     LimitedSerializer,
-    OwnOrStaff,
     StrictModelSerializer,
     StrictSerializer,
     cleaned,
@@ -93,6 +93,12 @@ class UserSerializer(StrictModelSerializer):
             "notification_rules",
         ]
 
+    def validate_is_staff(self, value: bool) -> bool:
+        current = self.instance.is_staff if self.instance else False
+        if value != current and not may_grant_privileges(self.context["request"].user):
+            raise PermissionDenied("only a superuser can change is_staff")
+        return value
+
     def create(self, validated_data: dict) -> User:
         user = User(**validated_data)
         user.set_unusable_password()  # people sign in to admin only once staff set a password
@@ -110,11 +116,15 @@ class UserViewSet(ConfigViewSet):
     serializer_class = UserSerializer
     filter_fields = {"username": "username"}
 
+    def may_touch(self, user: User, person: User, verb: str) -> bool:
+        """Refuse changing or deleting a superuser to everyone but superusers."""
+        return verb == "view" or may_change_person(user, person)
+
 
 class OwnRowsViewSet(ConfigViewSet):
     """Rows that belong to a person: everyone reads, a responder changes only their own."""
 
-    permission_classes = [permissions.IsAuthenticated, OwnOrStaff]
+    owner_may = frozenset({"add", "change", "delete"})
     filter_fields = {"user": "user_id"}
 
 
@@ -127,6 +137,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
 
     queryset = ContactMethod.objects.order_by("user_id", "kind", "id")
     serializer_class = ContactMethodSerializer
+    admin_actions = frozenset({"mark_verified"})  # vouching needs the model's change permission
 
     def perform_create(self, serializer: ContactMethodSerializer) -> None:
         """Add it the way admin does: a verification code goes out once it is stored."""
@@ -171,9 +182,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
     @extend_schema(request=None, responses=ContactMethodSerializer)
     @action(detail=True, methods=["post"], url_path="mark-verified")
     def mark_verified(self, request: Request, pk: str) -> Response:
-        """Vouch for the method without a code (staff only)."""
-        if not request.user.is_staff:
-            raise PermissionDenied("only staff can mark a contact method verified")
+        """Vouch for the method without a code (needs the change contact method permission)."""
         method = self.get_object()
         refuse_body(request)
         contact_method_mark_verified(method=method)

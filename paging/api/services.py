@@ -2,7 +2,7 @@
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -10,10 +10,9 @@ from rest_framework.response import Response
 
 from oncall.apibase import (
     ConfigViewSet,
-    FieldFilters,
-    RefuseDeleteInUse,
     StrictModelSerializer,
     cleaned,
+    holds,
     refuse_body,
 )
 from paging.engine import maintenance_changed
@@ -95,7 +94,11 @@ class MaintenanceWindowViewSet(ConfigViewSet):
 
 
 class IntegrationSerializer(StrictModelSerializer):
-    url = serializers.CharField(read_only=True, help_text="The full URL to paste into the tool.")
+    url = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The full URL to paste into the tool (null unless you may change integrations).",
+    )
     routing_key = serializers.SerializerMethodField()
 
     class Meta:
@@ -124,17 +127,23 @@ class IntegrationSerializer(StrictModelSerializer):
         """Return the key PagerDuty Events v2 clients send in the body, for that kind only."""
         return integration.key if integration.kind == IntegrationKind.PAGERDUTY_V2 else None
 
+    def to_representation(self, integration: Integration) -> dict:
+        """Show the URL and key (secrets: they accept alerts) only to who may change them."""
+        data = super().to_representation(integration)
+        if not holds(self.context["request"].user, Integration, "change"):
+            data["url"] = data["routing_key"] = None
+        return data
+
     def validate(self, attrs: dict) -> dict:
         return cleaned(self, attrs)
 
 
-class IntegrationViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
-    """Integrations with their full webhook URLs (they hold secret keys: staff only)."""
+class IntegrationViewSet(ConfigViewSet):
+    """Integrations with their full webhook URLs (they hold secret keys: see who may read)."""
 
     queryset = Integration.objects.select_related("service").order_by("service__name", "name")
     serializer_class = IntegrationSerializer
-    permission_classes = [permissions.IsAdminUser]
-    filter_backends = [FieldFilters]
+    everyone_may = frozenset()  # only the model's permissions: a URL accepts alerts
     filter_fields = {"service": "service_id", "kind": "kind"}
 
     @extend_schema(request=None, responses=IntegrationSerializer)
@@ -144,4 +153,4 @@ class IntegrationViewSet(RefuseDeleteInUse, viewsets.ModelViewSet):
         integration = self.get_object()
         refuse_body(request)
         integration.rotate_key()
-        return Response(IntegrationSerializer(integration).data)
+        return Response(self.get_serializer(integration).data)

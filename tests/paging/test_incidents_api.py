@@ -217,7 +217,7 @@ def staff_client(user):
 
 def test_integrations_show_full_urls_and_rotate_for_staff_only(api, integration, settings):
     settings.PUBLIC_URL = "https://oncall.example.com"
-    staff = staff_client(UserFactory(username="root", is_staff=True))
+    staff = staff_client(UserFactory(username="root", is_staff=True, is_superuser=True))
 
     assert api.get("/api/v1/integrations/").status_code == 403  # keys are secrets
     (listed,) = staff.get("/api/v1/integrations/").json()["results"]

@@ -27,7 +27,7 @@ HOUR = dt.timedelta(hours=1)
 
 @pytest.fixture
 def staff(db):
-    return client_for(UserFactory(username="root", is_staff=True))
+    return client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
 
 
 def stamp(at: dt.datetime) -> str:

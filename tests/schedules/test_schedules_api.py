@@ -85,7 +85,7 @@ def test_oncall_at_the_end_of_the_calendar_is_400_not_500(rota, alice):
     ],
 )
 def test_rotation_whose_handoffs_overflow_the_calendar_is_refused(alice, layer, field):
-    staff = UserFactory(username="root", is_staff=True)
+    staff = UserFactory(username="root", is_staff=True, is_superuser=True)
     body = {"name": "Far", "layers": [{"name": "d", "participants": [alice.pk], **layer}]}
 
     response = client_for(staff).post("/api/v1/schedules/", body, format="json")
@@ -149,7 +149,7 @@ def test_override_ending_before_it_starts_is_400(rota, alice):
 
 
 def test_staff_manage_anyones_overrides(rota, alice, bob):
-    staff = client_for(UserFactory(username="root", is_staff=True))
+    staff = client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
     override = Override.objects.create(
         schedule=rota,
         user=bob,
@@ -194,5 +194,5 @@ def test_only_staff_revoke_schedule_feeds(rota, alice):
     feed = CalendarFeed.objects.create(schedule=rota)
 
     assert client_for(alice).post(f"/api/v1/calendar-feeds/{feed.pk}/revoke/").status_code == 403
-    staff = client_for(UserFactory(username="root", is_staff=True))
+    staff = client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
     assert staff.post(f"/api/v1/calendar-feeds/{feed.pk}/revoke/").json()["revoked_at"]
