@@ -380,7 +380,7 @@ def test_calendar_layers_apply_in_place_and_round_trip(tmp_path):
     ("layer", "message"),
     [
         ('{name: x, calendar: "ftp://example.com/a.ics"}', "layers[0].calendar: must be an http"),
-        ("{name: x, ics: not a calendar}", "layers[0].ics: not an iCalendar file"),
+        ("{name: x, ics: not a calendar}", "layers[0].ics: not iCalendar"),
         ('{name: x, calendar: "https://a.example/x.ics", participants: [alice]}', "layers[0]: a"),
     ],
 )
