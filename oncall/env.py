@@ -116,3 +116,13 @@ def env_delays(
             raise ImproperlyConfigured(f"{name}: {kind!r} is not one of {', '.join(kinds)}")
         pairs.append((kind.strip(), _delay(name, delay.strip() or "0")))
     return tuple(pairs)
+
+
+def env_header(name: str) -> str:
+    """Return the request.META key of an HTTP header named by a variable, or "" when unset."""
+    value = _raw(name)
+    if value is None:
+        return ""
+    if not value.isascii() or not value.replace("-", "").isalnum():
+        raise ImproperlyConfigured(f"{name}: {value!r} is not an HTTP header name (e.g. X-Real-IP)")
+    return "HTTP_" + value.upper().replace("-", "_")

@@ -13,6 +13,7 @@ from oncall.env import (
     env_bool,
     env_delays,
     env_duration,
+    env_header,
     env_int,
     env_list,
     env_str,
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "accounts",
     "schedules",
     "escalation",
@@ -66,6 +68,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a sign-in refused for a lockout into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (username, address) pair before any password is checked,
+    # on every sign-in form that calls authenticate(request=…), admin's included.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "oncall.urls"
@@ -367,3 +378,20 @@ SPECTACULAR_SETTINGS = {
         "RestrictionKind": "schedules.models.RestrictionKind",
     },
 }
+
+# --- Sign-in throttling (django-axes) ---------------------------------------------------------
+# This many failed sign-ins for one username from one address lock that pair out ...
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+# ... for this many minutes after the last failure counted (failures older than that are
+# forgotten). Other addresses and other usernames are not affected.
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts refused during a lockout do not extend it, so the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The client's address is REMOTE_ADDR unless SIGNIN_CLIENT_IP_HEADER names the header a trusted
+# proxy sets (e.g. X-Real-IP); any other header a client sends is ignored, so no one can claim
+# another address. With X-Forwarded-For, the right-most entry (the one the proxy added) counts.
+SIGNIN_CLIENT_IP_HEADER = env_header("SIGNIN_CLIENT_IP_HEADER")
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
