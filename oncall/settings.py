@@ -293,6 +293,8 @@ LOGGING = {
         # One line per task run (the sweeper runs every few seconds) is noise; failures still log.
         "celery.app.trace": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # axes logs every sign-in at INFO; its failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
         # One line per request; quiet it with LOG_ACCESS=false behind a proxy that logs.
         "oncall.access": {"level": "INFO" if env_bool("LOG_ACCESS", True) else "WARNING"},
     },
