@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files, served from our static files instead of a CDN.
+    "drf_spectacular_sidecar",
     "axes",
     "accounts",
     "schedules",
@@ -373,6 +375,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call paging API",
     "VERSION": "1",
+    # The docs page loads a pinned Swagger UI from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "Weekday": "schedules.models.Weekday",
         "ContactKind": "paging.models.ContactKind",
