@@ -24,3 +24,30 @@ def test_api_docs_load_swagger_ui_from_our_static_files(client):
         assert finders.find(url.removeprefix(settings.STATIC_URL)), url
     assert "cdn.jsdelivr.net" not in page
 
+
+def csp_of(response) -> dict[str, str]:
+    """Return the response's Content-Security-Policy as {directive: sources}."""
+    header = response.headers.get("Content-Security-Policy", "")
+    parts = (p.strip().split(None, 1) for p in header.split(";") if p.strip())
+    return {p[0]: (p[1] if len(p) > 1 else "") for p in parts}
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/v1/docs/", "/no-such-page/"])
+def test_html_pages_carry_a_strict_content_security_policy(client, path):
+    policy = csp_of(client.get(path))
+
+    assert policy["default-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'self'"
+    assert policy["form-action"] == "'self'"
+    assert "unsafe-inline" not in policy.get("script-src", "")
+    assert "unsafe-eval" not in policy.get("script-src", "")
+
+
+def test_api_docs_page_has_no_inline_script_without_a_nonce(client):
+    response = client.get("/api/v1/docs/")
+
+    nonce = re.search(r"'nonce-([^']+)'", response.headers.get("Content-Security-Policy", ""))
+    for tag in re.findall(r"<script[^>]*>", response.content.decode()):
+        assert "src=" in tag or (nonce and f'nonce="{nonce.group(1)}"' in tag), tag
