@@ -356,6 +356,9 @@ PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1
 # (paging/ingest/store_pg.py); off, every alert takes the portable ORM path. Only for comparing
 # the two.
 INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)
+# A Grafana request signed with a timestamp is refused when the timestamp is further than this
+# from our clock (either way): a captured request cannot be replayed later.
+GRAFANA_SIGNATURE_MAX_AGE_SECONDS = env_int("GRAFANA_SIGNATURE_MAX_AGE_SECONDS", 300, minimum=1)
 # Webhook bodies over this size get a 413 (Alertmanager groups of thousands of alerts stay under).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
