@@ -163,6 +163,7 @@ def test_new_api_token_travels_in_no_cookie_and_no_session(admin_client, alice):
     assert not [m for m in messages_in_cookie(response) if ApiToken.PREFIX in m]
     (raw,) = set(re.findall(r"oc_[A-Za-z0-9_-]{40,}", response.content.decode()))
     assert raw not in response.cookies.output()
+    assert "no-store" in response["Cache-Control"]
     session = SessionStore(session_key=admin_client.session.session_key).load()
     assert raw not in repr(session)
     assert raw not in repr(list(Session.objects.values_list("session_data", flat=True)))
