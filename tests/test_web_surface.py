@@ -1,6 +1,7 @@
 """The web surface: API docs from our own static files, a Content-Security-Policy on pages."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -51,3 +52,24 @@ def test_api_docs_page_has_no_inline_script_without_a_nonce(client):
     nonce = re.search(r"'nonce-([^']+)'", response.headers.get("Content-Security-Policy", ""))
     for tag in re.findall(r"<script[^>]*>", response.content.decode()):
         assert "src=" in tag or (nonce and f'nonce="{nonce.group(1)}"' in tag), tag
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# E-mail bodies are read in mail clients, where no Content-Security-Policy applies.
+EMAIL_TEMPLATES = {"page_email.html"}
+
+
+def page_templates() -> list[Path]:
+    """Return our own HTML page templates."""
+    found = ROOT.glob("*/templates/**/*.html")
+    return sorted(p for p in found if p.name not in EMAIL_TEMPLATES)
+
+
+@pytest.mark.parametrize("template", page_templates(), ids=lambda p: p.name)
+def test_page_templates_have_no_inline_style_or_script_the_policy_would_block(template):
+    text = template.read_text()
+
+    assert not re.search(r"\sstyle=", text), "inline style attribute"
+    assert not re.search(r"\son[a-z]+=", text), "inline event handler"
+    for tag in re.findall(r"<(?:script|style)\b[^>]*>", text):
+        assert "src=" in tag or "csp_nonce" in tag, tag
