@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from accounts.models import ApiToken, User
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
@@ -51,11 +54,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.user = request.user
         token, raw = ApiToken.issue(user=obj.user, name=obj.name)
         obj.pk, obj.digest, obj.hint = token.pk, token.digest, token.hint
-        self.message_user(
-            request,
-            f"Token for {token.user}: {raw} — copy it now, it will not be shown again.",
-            messages.WARNING,
-        )
+        # Kept on this in-memory object only, for response_add to show once.
+        obj.raw_token = raw
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Show the new token on this response itself: never in messages, session or cookies."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "token": obj,
+            "raw": obj.raw_token,
+            "title": "Copy the new API token",
+            "changelist_url": reverse("admin:accounts_apitoken_changelist"),
+        }
+        response = TemplateResponse(request, "admin/accounts/apitoken/issued.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset) -> None:

@@ -251,6 +251,8 @@ def _sync_integrations(service: Service, spec: ServiceSpec, path: str) -> None:
         row.disabled_reason, row.grouping = hook.disabled_reason, hook.grouping
         row.heartbeat_interval, row.heartbeat_grace = hook.interval, hook.grace
         row.signing_secret, row.signing_header = hook.signing_secret, hook.signing_header
+        row.signing_timestamp_header = hook.signing_timestamp_header
+        row.signing_timestamp_required = hook.signing_timestamp_required
         if hook.key:
             row.key = hook.key
         where = hook.at or f"{path}.integrations"

@@ -417,9 +417,13 @@ def _service(reader: Reader, path: str, raw: object) -> ServiceSpec | None:
     )
 
 
+_TIMESTAMP_KEYS = ("signing_timestamp_header", "signing_timestamp_required")
+
+
 def _integration(reader: Reader, path: str, raw: object) -> IntegrationSpec | None:
     keys = ("name", "kind", "key", "enabled", "disabled_reason", "grouping", "interval", "grace")
-    obj = reader.mapping(raw, path, (*keys, "signing_secret", "signing_header"))
+    signing = ("signing_secret", "signing_header", *_TIMESTAMP_KEYS)
+    obj = reader.mapping(raw, path, (*keys, *signing))
     if obj is None:
         return None
     return IntegrationSpec(
@@ -434,6 +438,12 @@ def _integration(reader: Reader, path: str, raw: object) -> IntegrationSpec | No
         signing_secret=reader.take(obj, "signing_secret", path, text, ""),
         signing_header=reader.take(
             obj, "signing_header", path, name, "X-Grafana-Alerting-Signature"
+        ),
+        signing_timestamp_header=reader.take(
+            obj, "signing_timestamp_header", path, name, "X-Grafana-Alerting-Signature-Timestamp"
+        ),
+        signing_timestamp_required=reader.take(
+            obj, "signing_timestamp_required", path, boolean, False
         ),
         at=path,
     )

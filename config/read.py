@@ -207,4 +207,6 @@ def _integration(hook, name: str) -> IntegrationSpec:
         grace=hook.heartbeat_grace,
         signing_secret=hook.signing_secret,
         signing_header=hook.signing_header,
+        signing_timestamp_header=hook.signing_timestamp_header,
+        signing_timestamp_required=hook.signing_timestamp_required,
     )

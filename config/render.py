@@ -240,7 +240,14 @@ def _integration(hook: IntegrationSpec) -> dict:
         "grace": format_duration(hook.grace),
         "signing_secret": hook.signing_secret,
         "signing_header": hook.signing_header,
+        "signing_timestamp_header": hook.signing_timestamp_header,
+        "signing_timestamp_required": hook.signing_timestamp_required,
     }
     defaults = {"key": None, "enabled": True, "disabled_reason": "", "grouping": "group"}
     more = {"interval": None, "grace": "1m", "signing_secret": ""}
-    return _drop(data, defaults | more | {"signing_header": "X-Grafana-Alerting-Signature"})
+    signing = {
+        "signing_header": "X-Grafana-Alerting-Signature",
+        "signing_timestamp_header": "X-Grafana-Alerting-Signature-Timestamp",
+        "signing_timestamp_required": False,
+    }
+    return _drop(data, defaults | more | signing)

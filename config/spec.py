@@ -114,6 +114,8 @@ class IntegrationSpec:
     grace: dt.timedelta = dt.timedelta(minutes=1)
     signing_secret: str = ""
     signing_header: str = "X-Grafana-Alerting-Signature"
+    signing_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
+    signing_timestamp_required: bool = False
     at: str = field(default="", compare=False, repr=False)  # its place in the file
 
 

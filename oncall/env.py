@@ -154,3 +154,13 @@ def env_phone_prefixes(name: str, default: str) -> tuple[str, ...]:
         if not (prefix.startswith("+") and prefix[1:].isdigit() and len(prefix) <= 8):
             raise ImproperlyConfigured(f"{name}: {prefix!r} is not a number prefix (e.g. +44)")
     return prefixes
+
+
+def env_header(name: str) -> str:
+    """Return the request.META key of an HTTP header named by a variable, or "" when unset."""
+    value = _raw(name)
+    if value is None:
+        return ""
+    if not value.isascii() or not value.replace("-", "").isalnum():
+        raise ImproperlyConfigured(f"{name}: {value!r} is not an HTTP header name (e.g. X-Real-IP)")
+    return "HTTP_" + value.upper().replace("-", "_")

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from oncall import routing
@@ -13,6 +14,7 @@ from oncall.env import (
     env_bool,
     env_delays,
     env_duration,
+    env_header,
     env_int,
     env_list,
     env_networks,
@@ -44,8 +46,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files, served from our static files instead of a CDN.
+    "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "schedules",
     "escalation",
@@ -62,6 +68,7 @@ MIDDLEWARE = [
     # Before any view or other middleware's process_view looks a NUL up (PostgreSQL refuses it).
     "oncall.nul.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +76,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a sign-in refused for a lockout into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (username, address) pair before any password is checked,
+    # on every sign-in form that calls authenticate(request=…), admin's included.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "oncall.urls"
@@ -300,6 +316,8 @@ LOGGING = {
         # One line per task run (the sweeper runs every few seconds) is noise; failures still log.
         "celery.app.trace": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # axes logs every sign-in at INFO; its failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
         # One line per request; quiet it with LOG_ACCESS=false behind a proxy that logs.
         "oncall.access": {"level": "INFO" if env_bool("LOG_ACCESS", True) else "WARNING"},
     },
@@ -385,6 +403,9 @@ PAGING_VERIFY_GUESS_WINDOW = env_duration(
 # (paging/ingest/store_pg.py); off, every alert takes the portable ORM path. Only for comparing
 # the two.
 INGEST_FAST_PATH = env_bool("INGEST_FAST_PATH", True)
+# A Grafana request signed with a timestamp is refused when the timestamp is further than this
+# from our clock (either way): a captured request cannot be replayed later.
+GRAFANA_SIGNATURE_MAX_AGE_SECONDS = env_int("GRAFANA_SIGNATURE_MAX_AGE_SECONDS", 300, minimum=1)
 # Webhook bodies over this size get a 413 (Alertmanager groups of thousands of alerts stay under).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
@@ -407,10 +428,47 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call paging API",
     "VERSION": "1",
+    # The docs page loads a pinned Swagger UI from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "Weekday": "schedules.models.Weekday",
         "ContactKind": "paging.models.ContactKind",
         "IntegrationKind": "paging.models.IntegrationKind",
         "RestrictionKind": "schedules.models.RestrictionKind",
     },
+}
+
+# --- Sign-in throttling (django-axes) ---------------------------------------------------------
+# This many failed sign-ins for one username from one address lock that pair out ...
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+# ... for this many minutes after the last failure counted (failures older than that are
+# forgotten). Other addresses and other usernames are not affected.
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts refused during a lockout do not extend it, so the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The client's address is REMOTE_ADDR unless SIGNIN_CLIENT_IP_HEADER names the header a trusted
+# proxy sets (e.g. X-Real-IP); any other header a client sends is ignored, so no one can claim
+# another address. With X-Forwarded-For, the right-most entry (the one the proxy added) counts.
+SIGNIN_CLIENT_IP_HEADER = env_header("SIGNIN_CLIENT_IP_HEADER")
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------
+# Every response says: our own origin only, no inline script without the page's nonce, no
+# plugins, no framing, forms post only to us. Swagger UI's icons are data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }

@@ -48,7 +48,17 @@ class IntegrationAdmin(admin.ModelAdmin):
         (None, {"fields": ["service", "name", "kind", "url", "routing_key"]}),
         ("State", {"fields": ["enabled", "disabled_reason", "created_at"]}),
         ("Alertmanager and Grafana", {"fields": ["grouping"]}),
-        ("Grafana signature (optional)", {"fields": ["signing_secret", "signing_header"]}),
+        (
+            "Grafana signature (optional)",
+            {
+                "fields": [
+                    "signing_secret",
+                    "signing_header",
+                    "signing_timestamp_header",
+                    "signing_timestamp_required",
+                ]
+            },
+        ),
         ("Heartbeat", {"fields": ["heartbeat_interval", "heartbeat_grace", "last_ping_at"]}),
     ]
     actions = ["rotate_keys"]

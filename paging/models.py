@@ -137,6 +137,16 @@ class Integration(models.Model):
     # Grafana: optional HMAC-SHA256 body signature.
     signing_secret = models.CharField(max_length=200, blank=True)
     signing_header = models.CharField(max_length=100, default="X-Grafana-Alerting-Signature")
+    # Grafana's timestamped form: with its *Timestamp header* set, Grafana signs
+    # `timestamp:body` and sends the Unix time in this header; such a request is checked
+    # against the replay window. Required: requests without it are refused.
+    signing_timestamp_header = models.CharField(
+        max_length=100, default="X-Grafana-Alerting-Signature-Timestamp"
+    )
+    signing_timestamp_required = models.BooleanField(
+        default=False,
+        help_text="Refuse requests without a recent timestamped signature (replay protection).",
+    )
     # Heartbeat: a ping is expected every interval; after interval + grace an incident opens.
     heartbeat_interval = models.DurationField(null=True, blank=True, validators=[at_most_a_year])
     heartbeat_grace = models.DurationField(
@@ -164,11 +174,16 @@ class Integration(models.Model):
         return settings.PUBLIC_URL + reverse("integration-webhook", args=[self.key])
 
     @property
-    def parser_options(self) -> dict[str, str]:
+    def parser_options(self) -> dict[str, str | bool]:
         """Return the per-format settings the parser takes."""
         options = {"grouping": self.grouping}
         if self.signing_secret:
-            options |= {"hmac_secret": self.signing_secret, "hmac_header": self.signing_header}
+            options |= {
+                "hmac_secret": self.signing_secret,
+                "hmac_header": self.signing_header,
+                "hmac_timestamp_header": self.signing_timestamp_header,
+                "hmac_timestamp_required": self.signing_timestamp_required,
+            }
         return options
 
     def clean(self) -> None:

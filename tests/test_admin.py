@@ -1,7 +1,12 @@
 """Admin: every page an admin uses renders, and incidents can be acknowledged from it."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from accounts.models import ApiToken, token_digest
@@ -127,13 +132,13 @@ def test_heartbeat_without_interval_is_a_form_error(admin_client, incident):
     assert not Integration.objects.filter(name="backup").exists()
 
 
-def test_api_token_is_shown_once_and_stored_as_a_digest(admin_client):
-    response = admin_client.post(
-        reverse("admin:accounts_apitoken_add"), {"name": "ci"}, follow=True
-    )
+def test_api_token_is_shown_once_on_the_page_and_stored_as_a_digest(admin_client):
+    response = admin_client.post(reverse("admin:accounts_apitoken_add"), {"name": "ci"})
 
-    shown = [str(m) for m in response.context["messages"]]
-    (raw,) = [w for m in shown for w in m.split() if w.startswith("oc_")]
+    assert response.status_code == 200
+    page = response.content.decode()
+    (raw,) = set(re.findall(r"oc_[A-Za-z0-9_-]{40,}", page))
+    assert "Copy it now: it will not be shown again" in page
     token = ApiToken.objects.get(name="ci")
     assert token.digest == token_digest(raw)
     listing = admin_client.get(reverse("admin:accounts_apitoken_changelist")).content.decode()
@@ -195,6 +200,28 @@ def test_staff_who_may_change_people_cannot_grant_staff_or_permissions_in_admin(
     assert (alice.is_staff, alice.is_superuser) == (False, False)
     assert not alice.user_permissions.exists()
     assert alice.first_name == ""  # the form saved (the name was cleared), privileges kept
+
+
+def messages_in_cookie(response) -> list[str]:
+    """Return the messages the response's signed `messages` cookie carries."""
+    morsel = response.cookies.get("messages")
+    if morsel is None or not morsel.value:
+        return []
+    return [str(m) for m in CookieStorage(response.wsgi_request)._decode(morsel.value) or []]
+
+
+def test_new_api_token_travels_in_no_cookie_and_no_session(admin_client, alice):
+    response = admin_client.post(
+        reverse("admin:accounts_apitoken_add"), {"user": alice.pk, "name": "ci"}
+    )
+
+    assert not [m for m in messages_in_cookie(response) if ApiToken.PREFIX in m]
+    (raw,) = set(re.findall(r"oc_[A-Za-z0-9_-]{40,}", response.content.decode()))
+    assert raw not in response.cookies.output()
+    assert "no-store" in response["Cache-Control"]
+    session = SessionStore(session_key=admin_client.session.session_key).load()
+    assert raw not in repr(session)
+    assert raw not in repr(list(Session.objects.values_list("session_data", flat=True)))
 
 
 def test_revoke_action_revokes_tokens(admin_client, alice):

@@ -131,3 +131,13 @@ def test_a_retired_variable_still_set_is_a_warning_at_start_up(monkeypatch):
 
     assert [m.msg for m in found] == ["PAGING_SENDING_STALE_SECONDS is set but no longer read"]
     assert "TWILIO_TIMEOUT_SECONDS" in found[0].hint
+
+
+def test_a_header_variable_gives_its_meta_key_and_refuses_a_bad_name(environ):
+    environ(SOME_HEADER="X-Real-IP")
+    assert env.env_header("SOME_HEADER") == "HTTP_X_REAL_IP"
+    environ(SOME_HEADER="X Real IP")
+    with pytest.raises(
+        ImproperlyConfigured, match="SOME_HEADER: 'X Real IP' is not an HTTP header"
+    ):
+        env.env_header("SOME_HEADER")

@@ -115,6 +115,8 @@ class IntegrationSerializer(StrictModelSerializer):
             "grouping",
             "signing_secret",
             "signing_header",
+            "signing_timestamp_header",
+            "signing_timestamp_required",
             "heartbeat_interval",
             "heartbeat_grace",
             "last_ping_at",

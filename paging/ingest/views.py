@@ -7,6 +7,7 @@ Every refusal is a JSON 4xx naming the problem, and stores nothing. Monitoring t
 import dataclasses
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -109,8 +110,13 @@ def _heartbeat(integration: Integration) -> JsonResponse:
 
 
 def _parse(integration: Integration, request: HttpRequest, body: bytes) -> list[Event]:
+    # The clock is read here, at the edge: parsers stay pure functions of their input.
+    options = integration.parser_options | {
+        "now": time.time(),
+        "hmac_max_age": settings.GRAFANA_SIGNATURE_MAX_AGE_SECONDS,
+    }
     try:
-        return PARSERS[integration.kind](body, request.headers, integration.parser_options)
+        return PARSERS[integration.kind](body, request.headers, options)
     except SignatureError as exc:
         raise _refuse(401, "invalid signature", message=str(exc)) from None
     except PayloadError as exc:

@@ -131,6 +131,9 @@ def services(draw, index: int, policy_names: list[str]) -> dict:
         hook = {"name": f"hook {n}", "kind": kind}
         if kind == "heartbeat":
             hook["interval"] = draw(st.sampled_from(["10s", "5m", "1h30m", "1d", "1w"]))
+        if kind == "grafana" and draw(st.booleans()):
+            hook |= {"signing_secret": "s3cret", "signing_timestamp_required": True}
+            hook["signing_timestamp_header"] = draw(st.sampled_from(["X-Stamp", "X-Time"]))
         if draw(st.booleans()):
             hook["key"] = f"key-{index}-{n}-abcdefghijklmnop"
         hooks.append(hook)
@@ -192,3 +195,22 @@ def test_durations_round_trip(value):
     whole = dt.timedelta(seconds=int(value.total_seconds()))
 
     assert parse_duration(format_duration(whole)) == whole
+
+
+def test_grafana_timestamp_requirement_is_set_and_exported(db):
+    hook = {
+        "name": "grafana",
+        "kind": "grafana",
+        "signing_secret": "s3cret",
+        "signing_timestamp_required": True,
+    }
+    with transaction.atomic():
+        apply_document(
+            parse_data({"services": [{"name": "web", "integrations": [hook]}]}, known={})
+        )
+
+        integration = Service.objects.get(name="web").integrations.get()
+        assert integration.signing_timestamp_required is True
+        assert integration.signing_timestamp_header == "X-Grafana-Alerting-Signature-Timestamp"
+        assert "signing_timestamp_required: true" in render_text(read_document())
+        transaction.set_rollback(True)

@@ -5,9 +5,11 @@ Grafana adds `title`, `state`, `message`, `orgId`, and per alert `dashboardURL`,
 is Grafana's rendered `title`. Per-alert `values` stay in each alert's raw payload.
 
 With a signing secret on the integration, the body must carry Grafana's HMAC-SHA256 signature
-(lowercase hex) in the configured header; with a timestamp header configured too, Grafana signs
-`timestamp + ":" + body` and sends the Unix timestamp in that header. How old the timestamp is
-is not checked here: a parser reads no clock.
+(lowercase hex) in the configured header. When the contact point also names a timestamp header
+(e.g. `X-Grafana-Alerting-Signature-Timestamp`), Grafana signs `timestamp + ":" + body` and sends
+the Unix time in it: a request carrying that header is checked that way, and its timestamp must
+lie within `hmac_max_age` seconds of `now` (both given by the caller: a parser reads no clock).
+With `hmac_timestamp_required`, a request without the header is refused.
 
 Grafana's legacy (pre-unified alerting) webhook, one rule per request with `ruleName` and
 `state`, is accepted too, as one event keyed by the rule.
@@ -70,14 +72,26 @@ def _signature(headers: Mapping[str, str], options: Mapping[str, Any]) -> tuple[
     return name, given.strip().lower().removeprefix("sha256=")
 
 
-def _signed_bytes(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> bytes:
-    name = options.get("hmac_timestamp_header")
-    if not name:
-        return body
-    stamp = _header(headers, name).strip()
+def _stamp(headers: Mapping[str, str], options: Mapping[str, Any]) -> str | None:
+    """Return the request's signature timestamp, or None when the untimestamped form may do."""
+    name = options.get("hmac_timestamp_header") or ""
+    stamp = _header(headers, name).strip() if name else ""
+    if not stamp and not options.get("hmac_timestamp_required"):
+        return None
     if not stamp.isascii() or not stamp.isdigit():
         raise SignatureError(f"the {name} header is missing or not a Unix timestamp")
-    return stamp.encode() + b":" + body
+    return stamp
+
+
+def _check_age(stamp: str, options: Mapping[str, Any]) -> None:
+    now, max_age = options.get("now"), options.get("hmac_max_age")
+    if now is None or max_age is None:
+        return
+    # Both ways: a timestamp far in the future would otherwise stay replayable for that long.
+    if abs(now - int(stamp)) > max_age:
+        name = options["hmac_timestamp_header"]
+        window = f"{max_age // 60} minutes" if max_age % 60 == 0 else f"{max_age} seconds"
+        raise SignatureError(f"the {name} header is more than {window} away from our clock")
 
 
 def verify(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) -> None:
@@ -88,11 +102,14 @@ def verify(body: bytes, headers: Mapping[str, str], options: Mapping[str, Any]) 
     name, given = _signature(headers, options)
     if not given:
         raise SignatureError(f"the {name} header is missing")
-    signed = _signed_bytes(body, headers, options)
+    stamp = _stamp(headers, options)
+    signed = body if stamp is None else stamp.encode() + b":" + body
     expected = hmac.new(str(secret).encode(), signed, hashlib.sha256).hexdigest()
     # Bytes, not str: compare_digest refuses non-ASCII strings, and headers may hold anything.
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise SignatureError(f"the {name} header does not match the body")
+    if stamp is not None:
+        _check_age(stamp, options)
 
 
 def _title(data: dict[str, Any]) -> str:

@@ -19,7 +19,10 @@ SAMPLES = sorted(p.name for p in FIXTURES.glob("*.json"))
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SECRET = "s3cret"
 SIGNED = {"hmac_secret": SECRET, "hmac_header": "X-Grafana-Alerting-Signature"}
-STAMPED = SIGNED | {"hmac_timestamp_header": "X-Grafana-Alerting-Signature-Timestamp"}
+STAMPED = SIGNED | {
+    "hmac_timestamp_header": "X-Grafana-Alerting-Signature-Timestamp",
+    "hmac_timestamp_required": True,
+}
 
 
 def raw(name: str) -> bytes:
