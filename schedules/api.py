@@ -190,7 +190,8 @@ class ScheduleViewSet(ConfigViewSet):
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
         responses=PersonSerializer(many=True),
     )
-    @action(detail=True)
+    # A plain list, neither paginated nor filtered (the schema said paginated).
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def oncall(self, request: Request, pk: str) -> Response:
         """Return who is on call at `at` (default now)."""
         schedule = self.get_object()
@@ -206,7 +207,7 @@ class ScheduleViewSet(ConfigViewSet):
         ],
         responses=ShiftSerializer(many=True),
     )
-    @action(detail=True)
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def shifts(self, request: Request, pk: str) -> Response:
         """Return the final shifts within [start, end) (at most 400 days)."""
         schedule = self.get_object()
