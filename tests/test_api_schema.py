@@ -2,7 +2,7 @@
 
 A bounded schemathesis run (a fixed seed, a few examples per operation) against the API as a
 superuser, on a database holding one object of every kind, so documented bodies are really read.
-Twilio is not configured here: anything paged goes to the console channel, never outside.
+Twilio is not configured here (`console_only`): anything paged is printed, never sent outside.
 """
 
 import datetime as dt
@@ -36,7 +36,14 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 @pytest.fixture
-def stored(payments, alice, bob) -> dict[str, int]:
+def console_only(settings) -> None:
+    """Page through the console channel whatever the environment says: nothing leaves."""
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = settings.TWILIO_FROM_NUMBER = ""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def stored(payments, alice, bob, console_only) -> dict[str, int]:
     """Store one object of every kind the API serves; return its id by collection name."""
     schedule = Schedule.objects.create(name="Primary", time_zone="Europe/Berlin")
     layer = Layer.objects.create(schedule=schedule, shift_unit="days")
