@@ -255,7 +255,9 @@ class OverrideViewSet(ConfigViewSet):
 class CalendarFeedSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
     created_by = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="Who made the URL: they may revoke it."
+        read_only=True,
+        allow_null=True,  # feeds made before it was recorded
+        help_text="Who made the URL: they may revoke it.",
     )
 
     class Meta:
