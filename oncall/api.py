@@ -11,7 +11,18 @@ from paging.api.people import ContactMethodViewSet, NotificationRuleViewSet, Use
 from paging.api.services import IntegrationViewSet, MaintenanceWindowViewSet, ServiceViewSet
 from schedules.api import CalendarFeedViewSet, OverrideViewSet, ScheduleViewSet
 
-router = DefaultRouter()
+
+class IdRouter(DefaultRouter):
+    """DRF's router, with object URLs that take whole-number ids only."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix: str = "") -> str:
+        # DRF's default, [^/.]+, let `/incidents/12%0D/` through to a lookup, and int("12\r")
+        # is 12: a mangled id named an object. Every viewset of ours looks up by its integer pk.
+        kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        return f"(?P<{lookup_prefix}{kwarg}>[0-9]+)"
+
+
+router = IdRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenancewindow")

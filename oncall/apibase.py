@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import ProtectedError
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -59,8 +60,20 @@ class StrictSerializer(StrictFields, serializers.Serializer):
     pass
 
 
-class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
+# A wall-clock time in the schedule's zone ("09:00:00"), without an offset. OpenAPI's "time"
+# format is RFC 3339's full-time, which needs one, so the schema says what is really sent.
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "09:00:00"}
+)
+class WallTimeField(serializers.TimeField):
     pass
+
+
+class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: WallTimeField,
+    }
 
 
 def refuse_body(request: Request) -> None:
@@ -186,6 +199,19 @@ def cleaned(serializer: serializers.ModelSerializer, attrs: dict) -> dict:
     return attrs
 
 
+# The largest id a database holds (a 64-bit primary key).
+MAX_ID = 2**63 - 1
+
+
+def _is_id(raw: str) -> bool:
+    """Return whether `raw` is an id a database can hold.
+
+    Not str.isdigit alone: it takes "²" (int() does not), and a number past 64 bits made SQLite
+    fail the query (a 500) where PostgreSQL finds nothing.
+    """
+    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
+
+
 class FieldFilters(filters.BaseFilterBackend):
     """Filter a list by the query parameters the view names in `filter_fields`.
 
@@ -198,7 +224,7 @@ class FieldFilters(filters.BaseFilterBackend):
             raw = request.query_params.get(param)
             if raw is None or raw == "":
                 continue
-            if lookup.endswith("_id") and not raw.isdigit():
+            if lookup.endswith("_id") and not _is_id(raw):
                 raise ValidationError({param: "must be an id (a whole number)"})
             queryset = queryset.filter(**{lookup: raw})
         return queryset
@@ -210,10 +236,17 @@ class FieldFilters(filters.BaseFilterBackend):
                 "required": False,
                 "in": "query",
                 "description": f"only those whose {lookup.replace('__', ' ')} is this",
-                "schema": {"type": "integer" if lookup.endswith("_id") else "string"},
+                "schema": _filter_schema(lookup),
             }
             for param, lookup in getattr(view, "filter_fields", {}).items()
         ]
+
+
+def _filter_schema(lookup: str) -> dict:
+    """Return the OpenAPI schema of the query parameter that filters by `lookup`."""
+    if lookup.endswith("_id"):
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    return {"type": "string"}
 
 
 class InUse(APIException):

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
@@ -29,3 +30,22 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         3600.0, sender.signature("paging.replies_prune"), name="prune SMS replies"
     )
+
+
+@worker_init.connect
+def _refuse_a_setup_checks_refuse(**kwargs) -> None:
+    """Exit before consuming anything if Django's system checks find an error.
+
+    Celery's Django fix-up runs the checks at worker start but drops what they find, and a
+    signal handler's exception is only logged: SystemExit is what stops the worker.
+    """
+    import django
+    from django.core.management.base import SystemCheckError
+
+    from oncall.startup import system_checks_pass
+
+    django.setup()
+    try:
+        system_checks_pass()
+    except SystemCheckError as exc:
+        raise SystemExit(str(exc)) from None

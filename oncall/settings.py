@@ -263,6 +263,10 @@ EMAIL_BACKEND = (
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
+# Without Twilio, SMS and calls are printed on the console; without EMAIL_HOST, e-mail is. Right
+# for `make run`, a silent outage in production: with this off, the system check refuses to start
+# (paging.E002) rather than print pages (links and codes included) and call them sent.
+PAGING_CONSOLE_CHANNELS = env_bool("PAGING_CONSOLE_CHANNELS", DEBUG)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL: set at most one of them")
 

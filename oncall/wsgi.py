@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from oncall.startup import system_checks_pass
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -35,4 +37,7 @@ def read_chunked_bodies(app: WSGIApp) -> WSGIApp:
     return wrapped
 
 
-application = read_chunked_bodies(get_wsgi_application())
+django_application = get_wsgi_application()
+# gunicorn runs no system checks of its own: a web worker must refuse a setup runserver refuses.
+system_checks_pass()
+application = read_chunked_bodies(django_application)

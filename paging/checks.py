@@ -40,3 +40,29 @@ def retired_settings(app_configs, **kwargs) -> list:
         for name, instead in _RETIRED.items()
         if name in os.environ or f"{name}_FILE" in os.environ
     ]
+
+
+def _printed() -> list[str]:
+    """Return the settings whose absence makes pages go to the console instead of out."""
+    missing = [name for name in _TWILIO if not getattr(settings, name)]
+    if not settings.EMAIL_HOST:
+        missing.append("EMAIL_HOST")
+    return missing
+
+
+@register()
+def console_channels(app_configs, **kwargs) -> list:
+    """Refuse to print pages on the console unless PAGING_CONSOLE_CHANNELS says it is meant."""
+    missing = _printed()
+    if settings.PAGING_CONSOLE_CHANNELS or not missing:
+        return []
+    names = ", ".join(missing)
+    verb = "is" if len(missing) == 1 else "are"
+    return [
+        Error(
+            f"pages would be printed on the console: {names} {verb} not set",
+            hint="Set them to send SMS and calls through Twilio and e-mail through SMTP, or set "
+            "PAGING_CONSOLE_CHANNELS=true if printing pages (links and codes included) is meant.",
+            id="paging.E002",
+        )
+    ]

@@ -190,7 +190,8 @@ class ScheduleViewSet(ConfigViewSet):
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
         responses=PersonSerializer(many=True),
     )
-    @action(detail=True)
+    # A plain list, neither paginated nor filtered (the schema said paginated).
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def oncall(self, request: Request, pk: str) -> Response:
         """Return who is on call at `at` (default now)."""
         schedule = self.get_object()
@@ -206,7 +207,7 @@ class ScheduleViewSet(ConfigViewSet):
         ],
         responses=ShiftSerializer(many=True),
     )
-    @action(detail=True)
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def shifts(self, request: Request, pk: str) -> Response:
         """Return the final shifts within [start, end) (at most 400 days)."""
         schedule = self.get_object()
@@ -254,7 +255,9 @@ class OverrideViewSet(ConfigViewSet):
 class CalendarFeedSerializer(StrictModelSerializer):
     url = serializers.CharField(read_only=True, help_text="Paste into a calendar app.")
     created_by = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="Who made the URL: they may revoke it."
+        read_only=True,
+        allow_null=True,  # feeds made before it was recorded
+        help_text="Who made the URL: they may revoke it.",
     )
 
     class Meta:

@@ -44,8 +44,9 @@ class ServiceRefSerializer(StrictSerializer):
 class IncidentSerializer(StrictModelSerializer):
     number = serializers.SerializerMethodField()
     service = ServiceRefSerializer(read_only=True)
-    acknowledged_by = serializers.StringRelatedField()
-    resolved_by = serializers.StringRelatedField()
+    # null until someone acknowledges / resolves (or when the system did it).
+    acknowledged_by = serializers.StringRelatedField(allow_null=True)
+    resolved_by = serializers.StringRelatedField(allow_null=True)
     escalation_level = serializers.SerializerMethodField()
 
     class Meta:
@@ -104,7 +105,7 @@ class AlertSerializer(StrictModelSerializer):
 
 
 class TimelineEntrySerializer(StrictModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True)  # null: the system did it
 
     class Meta:
         model = TimelineEntry

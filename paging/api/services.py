@@ -20,7 +20,7 @@ from paging.models import Integration, IntegrationKind, MaintenanceWindow, Servi
 
 
 class MaintenanceWindowSerializer(StrictModelSerializer):
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = MaintenanceWindow

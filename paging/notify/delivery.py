@@ -50,6 +50,12 @@ _SENT_WORDS = {
     ContactKind.VOICE: "Voice call placed to {user}",
     ContactKind.EMAIL: "E-mail sent to {user}",
 }
+# A page the channel printed reached no one: the timeline says so, and why.
+_PRINTED_WORDS = {
+    ContactKind.SMS: "SMS printed on the console ({why}) for {user}",
+    ContactKind.VOICE: "Voice call printed on the console ({why}) for {user}",
+    ContactKind.EMAIL: "E-mail printed on the console ({why}) for {user}",
+}
 
 
 def reply_code(*, phone: str, incident: Incident) -> int:
@@ -239,12 +245,24 @@ def _send(batch: list[Notification]) -> str:
     others = {n.incident_id for n in batch} - {primary.incident_id}
 
     def sent(notification: Notification) -> str:
-        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
-        message = words.format(user=notification.user, kind=notification.get_kind_display())
+        message = _sent_words(notification, channel)
         return message + (f" (one SMS for {len(others) + 1} incidents)" if others else "")
 
     _record_sent(batch, channel, provider_id, sent, duration_ms=duration)
     return "sent"
+
+
+def _sent_words(notification: Notification, channel: Channel) -> str:
+    """Return the timeline's words for `notification` gone out through `channel`."""
+    why = channel.printed_because()
+    if why:
+        words = _PRINTED_WORDS.get(
+            notification.kind, "{kind} printed on the console ({why}) for {user}"
+        )
+    else:
+        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
+    kind = notification.get_kind_display()
+    return words.format(user=notification.user, kind=kind, why=why)
 
 
 def _record_sent(

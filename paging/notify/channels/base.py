@@ -8,6 +8,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The provider status of a page printed on the console: it reached no one.
+PRINTED = "printed"
+
 
 class DeliveryError(Exception):
     """A provider refused or failed; `permanent` errors are not retried."""
@@ -47,6 +50,10 @@ class Channel:
 
     name = "base"
     provider_status = "sent"
+
+    def printed_because(self) -> str:
+        """Return why this channel prints its messages instead of sending them; "" if it sends."""
+        return ""
 
     def timeout(self) -> float:
         """Return the most seconds one request to the provider takes (connecting included)."""

@@ -7,11 +7,15 @@ import sys
 import uuid
 
 from oncall.logs import mask_phone
-from paging.notify.channels.base import Channel
+from paging.notify.channels.base import PRINTED, Channel
 
 
 class ConsoleChannel(Channel):
     name = "console"
+    provider_status = PRINTED
+
+    def printed_because(self) -> str:
+        return "no Twilio configured"
 
     def send(self, notification) -> str:
         to = mask_phone(notification.address)

@@ -7,9 +7,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.template.loader import render_to_string
 
-from paging.notify.channels.base import Channel, DeliveryError
+from paging.notify.channels.base import PRINTED, Channel, DeliveryError
 from paging.notify.links import action_url
 from paging.notify.messages import one_line
+
+# Django's backend that prints each message: ours when EMAIL_HOST is not set.
+_CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
 def email_subject(incident) -> str:
@@ -73,6 +76,13 @@ def _notice(notification, headers: dict[str, str]) -> EmailMultiAlternatives:
 
 class EmailChannel(Channel):
     name = "email"
+
+    @property
+    def provider_status(self) -> str:
+        return PRINTED if self.printed_because() else "sent"
+
+    def printed_because(self) -> str:
+        return "no EMAIL_HOST configured" if settings.EMAIL_BACKEND == _CONSOLE_BACKEND else ""
 
     def timeout(self) -> float:
         return settings.EMAIL_TIMEOUT  # for the whole SMTP conversation (oncall/mail.py)
