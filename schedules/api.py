@@ -25,7 +25,7 @@ from oncall.apibase import (
     refuse_body,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
-from schedules.imports import url_hint
+from schedules.imports import CalendarImportError, parse, url_hint
 from schedules.layers import schedule_set_layers
 from schedules.models import (
     CalendarFeed,
@@ -112,6 +112,14 @@ class LayerSerializer(StrictModelSerializer):
         plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
         model_clean(Layer(**plain))
         return attrs
+
+    def validate_calendar_ics(self, text: str) -> str:
+        """Refuse a file too large or not iCalendar before anything is stored, as admin does."""
+        try:
+            parse(text.encode())
+        except CalendarImportError as error:
+            raise ValidationError(f"the .ics file's text is {error}") from None
+        return text
 
 
 class ScheduleSerializer(StrictModelSerializer):

@@ -16,6 +16,7 @@ from schedules.imports import calendar_refresh
 from schedules.models import CalendarFeed, Layer, LayerKind, Schedule
 from schedules.resolver import oncall_at, shifts
 from schedules.tasks import refresh_calendars
+from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.fakes.feed_server import FeedServer
 
@@ -535,3 +536,39 @@ def test_a_new_url_is_fetched_whole_not_conditionally(admin_client, feed, alice,
 
         assert "If-None-Match" not in other.state.requests[0].headers
     assert who(layer, utc(2026, 11, 3, 12)) == (alice.pk,)  # the Google calendar's
+
+
+def _post_file_layer(text: str):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    layer = {"name": "Weekends", "kind": LayerKind.ICAL_FILE, "calendar_ics": text}
+    body = {"name": "Weekend", "time_zone": "UTC", "layers": [layer]}
+    return client_for(root).post("/api/v1/schedules/", body, format="json")
+
+
+def test_api_refuses_an_ics_text_that_is_not_a_calendar_and_stores_nothing(db):
+    response = _post_file_layer("<html>Sign in</html>")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "layers": {"0": {"calendar_ics": ["the .ics file's text is not iCalendar"]}}
+    }
+    assert not Schedule.objects.exists()
+
+
+def test_api_refuses_an_ics_text_over_the_byte_cap_and_stores_nothing(db, settings):
+    settings.CALENDAR_IMPORT_MAX_BYTES = 1000
+
+    response = _post_file_layer(ics("apple_weekend").decode())
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "layers": {"0": {"calendar_ics": ["the .ics file's text is too large"]}}
+    }
+    assert not Schedule.objects.exists()
+
+
+def test_api_takes_an_ics_text_within_the_cap(db):
+    response = _post_file_layer(ics("apple_weekend").decode())
+
+    assert response.status_code == 201, response.json()
+    assert Layer.objects.get().calendar_body.startswith("BEGIN:VCALENDAR")
