@@ -29,6 +29,7 @@ from paging.notify.verification import (
     contact_method_mark_verified,
     contact_method_verification_send,
     contact_method_verify,
+    verify_refused_why,
 )
 
 
@@ -176,7 +177,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
         body = CodeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if not contact_method_verify(method=method, code=body.validated_data["code"]):
-            raise ValidationError({"code": "wrong or expired; send a fresh one"})
+            raise ValidationError({"code": verify_refused_why(method)})
         return Response(ContactMethodSerializer(method).data)
 
     @extend_schema(request=None, responses=ContactMethodSerializer)

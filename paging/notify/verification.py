@@ -99,6 +99,18 @@ def contact_method_verify(*, method: ContactMethod, code: str) -> bool:
     return True
 
 
+def verify_refused_why(method: ContactMethod) -> str:
+    """Say why a code was not taken: out of guesses (until when), or wrong or expired."""
+    method.refresh_from_db(fields=["verify_attempts", "verify_attempts_since"])
+    now = timezone.now()
+    if _guesses_left(method, now):
+        return "wrong or expired; send a fresh one"
+    until = method.verify_attempts_since + settings.PAGING_VERIFY_GUESS_WINDOW
+    return (
+        f"too many wrong codes: every code, a fresh one too, is refused until {until:%H:%M:%S} UTC"
+    )
+
+
 def contact_method_verification_send(*, method: ContactMethod) -> None:
     """Send `method` a fresh verification code.
 

@@ -8,6 +8,7 @@ from paging.notify.verification import (
     contact_method_mark_verified,
     contact_method_verification_send,
     contact_method_verify,
+    verify_refused_why,
 )
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         elif contact_method_verify(method=method, code=code or ""):
             self.stdout.write(f"{method}: verified.")
         else:
-            raise CommandError("code: wrong or expired (send a fresh one with --send)")
+            raise CommandError(f"code: {verify_refused_why(method)}")
 
     def _send(self, method: ContactMethod) -> None:
         try:

@@ -165,3 +165,22 @@ def test_hourly_prune_forgets_verification_sends_only_after_a_day(
         pruned = replies_prune()
 
     assert (kept["verification sends"], pruned["verification sends"]) == (0, 1)
+
+
+def test_a_code_after_five_wrong_ones_is_refused_saying_until_when(
+    twilio, dave, django_capture_on_commit_callbacks
+):
+    method = add(dave, django_capture_on_commit_callbacks)
+    api = client_for(dave)
+    wrong = f"{(int(sent_code(twilio)) + 1) % 10**6:06d}"
+    verify = f"/api/v1/contact-methods/{method.pk}/verify/"
+    first = api.post(verify, {"code": wrong})
+    for _ in range(4):
+        api.post(verify, {"code": wrong})
+
+    refused = api.post(verify, {"code": sent_code(twilio)})
+
+    assert first.json() == {"code": "wrong or expired; send a fresh one"}
+    assert refused.json()["code"].startswith(
+        "too many wrong codes: every code, a fresh one too, is refused until "
+    )
