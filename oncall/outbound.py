@@ -155,7 +155,7 @@ def _pool(to: Target, remaining: float) -> urllib3.HTTPConnectionPool:
         timeout=timeout,
         retries=False,
         cert_reqs="CERT_REQUIRED",
-        ca_certs=certifi.where(),
+        ca_certs=settings.OUTBOUND_CA_BUNDLE or certifi.where(),
         server_hostname=to.host,
         assert_hostname=to.host,
     )

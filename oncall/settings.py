@@ -237,6 +237,9 @@ OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 # The most one outbound fetch may take (redirects and body included) and may bring back.
 OUTBOUND_TIMEOUT_SECONDS = env_int("OUTBOUND_TIMEOUT_SECONDS", 20, minimum=1)
 OUTBOUND_MAX_BYTES = env_int("OUTBOUND_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# The CA certificates outbound HTTPS is verified against; empty: the public ones (certifi). Set it
+# to a bundle that also holds your company's CA for a calendar server with an internal certificate.
+OUTBOUND_CA_BUNDLE = env_str("OUTBOUND_CA_BUNDLE", "")
 
 # --- Twilio and e-mail ------------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")

@@ -1,6 +1,10 @@
 """The one guarded fetcher for our outbound HTTP: only public addresses unless allowed, in every
 spelling, at every redirect hop; errors name a category, never the response body."""
 
+import shutil
+import ssl
+import subprocess
+
 import pytest
 
 from oncall.outbound import OutboundError, get
@@ -128,3 +132,61 @@ def test_errors_name_a_status_or_a_size_never_the_body(feed, settings):
 def test_a_closed_port_is_a_connection_failure(settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     assert refusal("http://127.0.0.1:9/team.ics") == "could not connect"
+
+
+def _openssl(*args: str, cwd) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    """A test CA, and certificates it signed for localhost and for another name."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make test certificates")
+    where = tmp_path_factory.mktemp("tls")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+             "ca.pem", "-days", "2", "-subj", "/CN=oncall test CA", cwd=where)  # fmt: skip
+    for name in ("localhost", "calendar.example"):
+        (where / f"{name}.ext").write_text(f"subjectAltName=DNS:{name}\n")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                 f"{name}.csr", "-subj", f"/CN={name}", cwd=where)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile",
+                 f"{name}.ext", cwd=where)  # fmt: skip
+    return where
+
+
+def _https_feed(certificates, name: str) -> FeedServer:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificates / f"{name}.pem", certificates / f"{name}.key")
+    server = FeedServer(tls=context)
+    server.state.body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    return server
+
+
+@pytest.fixture
+def trusting_the_test_ca(certificates, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.OUTBOUND_CA_BUNDLE = str(certificates / "ca.pem")
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_by_name(
+    certificates, trusting_the_test_ca
+):
+    with _https_feed(certificates, "localhost") as feed:
+        got = get(feed.url("/team.ics", host="localhost"))
+
+        assert (got.status, got.body) == (200, feed.state.body)
+        assert feed.state.requests[0].headers["Host"] == feed.url("", host="localhost")[8:]
+
+
+def test_https_with_a_certificate_for_another_name_fails_tls(certificates, trusting_the_test_ca):
+    with _https_feed(certificates, "calendar.example") as feed:
+        assert "TLS failed" in refusal(feed.url("/team.ics", host="localhost"))
+        assert feed.state.requests == []
+
+
+def test_https_with_an_unknown_ca_fails_tls(certificates, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    with _https_feed(certificates, "localhost") as feed:
+        assert "TLS failed" in refusal(feed.url("/team.ics", host="localhost"))

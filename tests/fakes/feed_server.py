@@ -7,6 +7,7 @@ and records the requests.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,16 +79,20 @@ class _Server(ThreadingHTTPServer):
 class FeedServer:
     """Serve `state.body` at every path until stopped."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._server = _Server()
+        self._scheme = "http"
+        if tls is not None:  # HTTPS, with the certificate the context holds
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def state(self) -> FeedState:
         return self._server.state
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{self._scheme}://{host}:{self._server.server_address[1]}{path}"
 
     def __enter__(self) -> FeedServer:
         self._thread.start()
