@@ -19,10 +19,8 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from oncall.api import router
 from oncall.apibase import ModelPermissions
-from paging.ingest.formats import Event
-from paging.ingest.store import alert_ingest
-from paging.models import MaintenanceWindow, NotificationRule
-from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
+from schedules.models import Layer, LayerMember, Schedule
+from tests.api_objects import one_of_each
 from tests.conftest import client_for
 from tests.factories import ContactMethodFactory, IntegrationFactory, UserFactory
 
@@ -121,29 +119,7 @@ def world(alice, bob, payments):
     schedule = Schedule.objects.create(name="Primary", time_zone="Europe/Berlin")
     layer = Layer.objects.create(schedule=schedule, name="days", handoff_date=dt.date(2026, 1, 5))
     LayerMember.objects.create(layer=layer, user=alice)
-    integration = IntegrationFactory(service=payments, name="prometheus")
-    event = Event(action="trigger", summary="Disk full", dedup_key="disk")
-    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    return {
-        "incident": alert_ingest(integration=integration, event=event, payload={}),
-        "service": payments,
-        "maintenancewindow": MaintenanceWindow.objects.create(
-            service=payments, starts_at=when, ends_at=when + dt.timedelta(hours=1)
-        ),
-        "integration": integration,
-        "escalationpolicy": payments.escalation_policy,
-        "schedule": schedule,
-        "override": Override.objects.create(
-            schedule=schedule, user=alice, start=when, end=when + dt.timedelta(hours=8)
-        ),
-        "calendarfeed": CalendarFeed.objects.create(user=alice),
-        "user": alice,
-        "contactmethod": alice.contact_methods.get(),
-        "notificationrule": NotificationRule.objects.create(
-            user=alice, contact_method=alice.contact_methods.get()
-        ),
-        "apitoken": ApiToken.issue(user=alice, name="laptop")[0],
-    }
+    return one_of_each(owner=alice, service=payments, schedule=schedule, covering=alice)
 
 
 def test_the_walk_covers_every_operation_of_the_schema():

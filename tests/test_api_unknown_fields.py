@@ -16,10 +16,9 @@ from accounts.models import ApiToken, User
 from escalation.models import EscalationPolicy
 from oncall.api import router
 from oncall.apibase import StrictFields
-from paging.ingest.formats import Event
-from paging.ingest.store import alert_ingest
-from paging.models import Incident, MaintenanceWindow, NotificationRule, Service
-from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
+from paging.models import Incident, Service
+from schedules.models import Layer, LayerMember, Override, Schedule
+from tests.api_objects import one_of_each
 from tests.conftest import client_for
 from tests.factories import IntegrationFactory, UserFactory
 
@@ -81,29 +80,7 @@ def schedule(alice, bob):
 @pytest.fixture
 def world(root, alice, bob, payments, schedule):
     """One object behind each detail URL of the API."""
-    integration = IntegrationFactory(service=payments, name="prometheus")
-    event = Event(action="trigger", summary="Disk full", dedup_key="disk")
-    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    return {
-        "incident": alert_ingest(integration=integration, event=event, payload={}),
-        "service": payments,
-        "maintenancewindow": MaintenanceWindow.objects.create(
-            service=payments, starts_at=when, ends_at=when + dt.timedelta(hours=1)
-        ),
-        "integration": integration,
-        "escalationpolicy": payments.escalation_policy,
-        "schedule": schedule,
-        "override": Override.objects.create(
-            schedule=schedule, user=bob, start=when, end=when + dt.timedelta(hours=8)
-        ),
-        "calendarfeed": CalendarFeed.objects.create(user=alice),
-        "user": alice,
-        "contactmethod": alice.contact_methods.get(),
-        "notificationrule": NotificationRule.objects.create(
-            user=alice, contact_method=alice.contact_methods.get()
-        ),
-        "apitoken": ApiToken.issue(user=alice, name="laptop")[0],
-    }
+    return one_of_each(owner=alice, service=payments, schedule=schedule, covering=bob)
 
 
 def test_the_router_walk_finds_every_kind_of_write():
