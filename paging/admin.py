@@ -357,7 +357,7 @@ class PersonAdmin(UserAdmin):
             return
         self.message_user(
             request,
-            f"Test page sent to {person} ({rules_sentence(person)}) as incident #{incident.pk}.",
+            f"Test page sent to {person} as incident #{incident.pk}: {rules_sentence(person)}.",
             messages.SUCCESS,
         )
 

@@ -67,8 +67,7 @@ def test_test_page_action_on_people_pages_each_and_says_what_was_sent(
 
     for person, number in ((alice, "+15***01"), (bob, "+15***02")):
         incident = Incident.objects.get(summary__startswith=f"TEST PAGE for {person}")
-        assert f"Test page sent to {person} (SMS to {number} at once" in done
-        assert f"incident #{incident.pk}" in done
+        assert f"Test page sent to {person} as incident #{incident.pk}: SMS to {number}" in done
     for notification in Notification.objects.all():
         assert notification_deliver(notification.pk) == "sent"
     assert sorted(m.to for m in twilio.messages) == ["+15550100001", "+15550100002"]
