@@ -17,12 +17,22 @@ SHIFT = re.compile(r"^(\d+)([hdw])$")
 SHIFT_UNITS = {"h": ShiftUnit.HOURS, "d": ShiftUnit.DAYS, "w": ShiftUnit.WEEKS}
 
 
+# A policy's level in a path; the file counts from 0, people say Level 1.
+LEVEL_IN_PATH = re.compile(r"\.tiers\[(\d+)\]")
+
+
 class ConfigError(Exception):
     """Problems in a configuration, each with its place: `services[2].escalation_policy`."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("\n".join(f"{path}: {message}" for path, message in problems))
+        super().__init__("\n".join(f"{place(path)}: {message}" for path, message in problems))
         self.problems = problems
+
+
+def place(path: str) -> str:
+    """Return `path` as a problem names it: led by "Level N: " when it is inside a level."""
+    level = LEVEL_IN_PATH.search(path)
+    return f"Level {int(level[1]) + 1}: {path}" if level else path
 
 
 class Bad(Exception):

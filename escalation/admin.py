@@ -1,19 +1,30 @@
-"""Admin for escalation policies: levels inline, each with its people, schedules and timeout."""
+"""Admin for escalation policies: levels inline, one row each with people, schedules and timeout."""
 
 import datetime as dt
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
 from escalation.models import EscalationPolicy, Tier
 
+# Where a level without a number goes: after every numbered one (then renumbered 1, 2, 3 …).
+LAST = 32767
+
 
 class TierForm(forms.ModelForm):
-    """A level's targets, and its acknowledgement timeout in minutes (seconds allowed: 0.5)."""
+    """A level's number, targets, and acknowledgement timeout in minutes (seconds allowed: 0.5)."""
 
+    # Shown and read 1-based, as "Level 1" reads everywhere; stored 0-based.
+    position = forms.IntegerField(
+        label="Level",
+        min_value=1,
+        max_value=LAST,
+        required=False,
+        help_text="Level 1 is paged first; change the numbers to reorder (blank: last).",
+        widget=forms.NumberInput(attrs={"class": "level-number"}),
+    )
     minutes = forms.DecimalField(
         label="Acknowledge within (minutes)",
         min_value=Decimal("0.02"),
@@ -27,13 +38,14 @@ class TierForm(forms.ModelForm):
     class Meta:
         model = Tier
         fields = ["position", "minutes", "users", "schedules"]
-        labels = {"position": "Order"}
+        labels = {"users": "People", "schedules": "Schedules"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             seconds = Decimal(self.instance.ack_timeout.total_seconds())
             self.initial["minutes"] = (seconds / 60).quantize(Decimal("0.01"))
+            self.initial["position"] = self.instance.position + 1
 
     def clean(self) -> dict:
         data = super().clean()
@@ -46,10 +58,19 @@ class TierForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Tier:
         seconds = round(self.cleaned_data["minutes"] * 60)
         self.instance.ack_timeout = dt.timedelta(seconds=max(1, seconds))
+        number = self.cleaned_data.get("position")
+        self.instance.position = LAST if number is None else number - 1
         return super().save(commit)
 
 
 class TierFormSet(forms.BaseInlineFormSet):
+    def get_form_kwargs(self, index: int | None) -> dict:
+        """Number each new row after the saved levels, so a row left as it came is skipped."""
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index >= self.initial_form_count():
+            kwargs["initial"] = {"position": index + 1}
+        return kwargs
+
     def clean(self) -> None:
         super().clean()
         kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
@@ -70,24 +91,24 @@ def _renumber(policy: EscalationPolicy) -> None:
             Tier.objects.filter(pk=tier.pk).update(position=position)
 
 
-class TierInline(admin.StackedInline):
+class TierInline(admin.TabularInline):
+    """One compact row per level: number, timeout, and short lists of people and schedules."""
+
     model = Tier
     form = TierForm
     formset = TierFormSet
     extra = 0
     min_num = 1
-    verbose_name = "level"
+    verbose_name_plural = "levels (Level 1 is paged first)"
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        """Edit the targets as plain many-to-many fields, with the admin's two-box widget.
+        """Edit the targets as plain many-to-many fields, in a short multi-select.
 
         The admin hides fields with explicit link models (escalation/models.py has them only to
         PROTECT the targets; they hold nothing else) and refuses filter_horizontal for them.
         """
-        kwargs.setdefault("widget", FilteredSelectMultiple(db_field.verbose_name, False))
+        kwargs.setdefault("widget", forms.SelectMultiple(attrs={"size": 4}))
         return db_field.formfield(**kwargs)
-
-    verbose_name_plural = "levels (Level 1 is paged first; order them with the Order field)"
 
 
 @admin.register(EscalationPolicy)

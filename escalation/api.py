@@ -22,11 +22,6 @@ class TierSerializer(StrictModelSerializer):
         model = Tier
         fields = ["ack_timeout", "users", "schedules"]
 
-    def validate(self, attrs: dict) -> dict:
-        if not attrs.get("users") and not attrs.get("schedules"):
-            raise ValidationError({"users": "a tier needs at least one user or schedule"})
-        return attrs
-
 
 class EscalationPolicySerializer(StrictModelSerializer):
     tiers = TierSerializer(
@@ -36,6 +31,17 @@ class EscalationPolicySerializer(StrictModelSerializer):
     class Meta:
         model = EscalationPolicy
         fields = ["id", "name", "description", "repeat", "tiers"]
+
+    def validate_tiers(self, tiers: list[dict]) -> list[dict]:
+        """Refuse levels that page nobody, naming each as people read it: Level 1, 2 …."""
+        empty = {
+            str(n): {"users": [f"Level {n + 1} needs at least one person or schedule."]}
+            for n, tier in enumerate(tiers)
+            if not tier.get("users") and not tier.get("schedules")
+        }
+        if empty:
+            raise ValidationError(empty)
+        return tiers
 
     @transaction.atomic
     def create(self, validated_data: dict) -> EscalationPolicy:

@@ -17,7 +17,7 @@ class EscalationPolicy(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     repeat = models.PositiveSmallIntegerField(
-        default=0, help_text="How many more times to loop over all tiers after the last one."
+        default=0, help_text="How many more times to loop over all levels after the last one."
     )
 
     class Meta:
@@ -51,6 +51,8 @@ class Tier(models.Model):
 
     class Meta:
         ordering = ["policy", "position", "id"]
+        verbose_name = "level"
+        verbose_name_plural = "levels"
 
     def __str__(self) -> str:
         return f"{self.policy}: Level {self.position + 1}"

@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from accounts.admin import UserAdmin
 from accounts.models import User
-from accounts.people import may_act
+from accounts.people import may_act, unpageable_reason
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from oncall.limits import Limited
@@ -27,6 +28,7 @@ from paging.notify.verification import (
     contact_method_mark_verified,
     contact_method_verification_send,
 )
+from paging.rules import rules_sentence
 
 
 class IntegrationInline(admin.TabularInline):
@@ -310,8 +312,54 @@ class ContactMethodAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationRule)
 class NotificationRuleAdmin(admin.ModelAdmin):
-    list_display = ("user", "contact_method", "delay")
+    list_display = ("user", "contact_method", "delay", "person_paged")
     list_select_related = ("user", "contact_method__user")
+
+    @admin.display(description="how this person is paged")
+    def person_paged(self, rule: NotificationRule) -> str:
+        return rules_sentence(rule.user)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    """People, with how each is paged and a test page (paging sits above accounts: added here)."""
+
+    actions = ["test_page"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets  # the add form: no rules yet
+        return (*fieldsets, ("Paging", {"fields": ("paged_as",)}))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "paged_as")
+
+    @admin.display(description="Notification rules")
+    def paged_as(self, person: User) -> str:
+        return rules_sentence(person)
+
+    @admin.action(description="Send a test page to selected people")
+    def test_page(self, request, queryset) -> None:
+        for person in queryset:
+            self._test_page(request, person)
+
+    def _test_page(self, request, person: User) -> None:
+        """Page `person` with a test page and say what was sent, or why nothing was."""
+        why = unpageable_reason(person)
+        incident = None if why else person_test_page(user=person, by=request.user)
+        if incident is None:
+            why = why or "no contact methods"
+            self.message_user(request, f"Not sent to {person}: {why}.", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Test page sent to {person} as incident #{incident.pk}: {rules_sentence(person)}.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Notification)

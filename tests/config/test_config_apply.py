@@ -444,3 +444,14 @@ def test_new_numbers_get_a_code_and_stay_verified_while_unchanged(
         "desk": True,
     }
     assert "verified: true" in run("export")
+
+
+def test_a_problem_in_a_level_names_the_level_one_based(tmp_path):
+    text = "escalation_policies: [{name: p, tiers: [{targets: [{user: nobody}]}]}]"
+
+    with pytest.raises(CommandError) as raised:
+        apply(tmp_path, text)
+
+    assert 'Level 1: escalation_policies[0].tiers[0].targets[0].user: no user named "nobody"' in (
+        str(raised.value)
+    )

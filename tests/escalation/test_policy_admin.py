@@ -1,6 +1,7 @@
 """Admin for policies (levels inline, validation, test page) and escalation on incidents."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -165,3 +166,33 @@ def test_incident_page_shows_level_and_next_escalation_and_escalates(
     assert [m.to for m in twilio.messages] == ["+15550100002"]
     listing = admin_client.get(reverse("admin:paging_incident_changelist")).content.decode()
     assert "Level 2" in listing
+
+
+def visible_text(html: str) -> str:
+    """Return the words a person sees on a page: no tags, scripts or attribute values."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_policy_page_names_levels_one_based_and_never_tiers_or_order(admin_client, payments):
+    policy = payments.escalation_policy
+    url = reverse("admin:escalation_escalationpolicy_change", args=[policy.pk])
+
+    html = admin_client.get(url).content.decode()
+    text = visible_text(html)
+
+    assert "Level 1" in text and "Level 2" in text
+    assert not re.search(r"\btiers?\b|\border\b", text, re.I), text
+    assert 'name="tiers-0-position" value="1"' in html
+    assert 'name="tiers-1-position" value="2"' in html
+
+
+def test_api_error_about_a_level_names_it_one_based(client, alice):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    body = {"name": "p", "tiers": [{"ack_timeout": "00:05:00", "users": [alice.pk]}, {}]}
+
+    response = client.post("/api/v1/escalation-policies/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "Level 2 needs at least one person or schedule" in response.content.decode()
+    assert not EscalationPolicy.objects.exists()
