@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -203,3 +204,17 @@ def test_timeline_follows_the_summary_newest_last_with_times(admin_client, incid
     assert after_summary.index("Acknowledged by root") < after_summary.index("Notifications")
     assert re.search(r"\d\d:\d\d:\d\d UTC Acknowledged by root", after_summary)
     assert text.index("Timeline") < text.index("Details")
+
+
+def test_staff_who_may_only_view_incidents_get_no_buttons_and_cannot_act(client, incident):
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    client.force_login(viewer)
+
+    page = _page(client, incident)
+    response = _act(client, incident, "acknowledge")
+
+    assert "Disk full" in _text(page) and _buttons(page) == []
+    assert response.status_code == 403
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
