@@ -179,6 +179,23 @@ def incident_escalate_now(*, incident: Incident, by: User | None, via: str) -> b
     return True
 
 
+# Why each action changed nothing, in the words the API's 409 and admin's message use.
+REFUSALS = {
+    "acknowledge": "incident is {status}; only a triggered one can be acknowledged",
+    "resolve": "incident is already {status}",
+    "escalate": "incident is {status} or its service has no escalation policy",
+}
+
+
+def incident_actions_allowed(incident: Incident) -> tuple[str, ...]:
+    """Return which of acknowledge, resolve and escalate the incident's state allows now."""
+    if incident.status == IncidentStatus.RESOLVED:
+        return ()
+    allowed = ("acknowledge",) if incident.status == IncidentStatus.TRIGGERED else ()
+    escalate = ("escalate",) if incident.service.escalation_policy_id else ()
+    return (*allowed, "resolve", *escalate)
+
+
 @transaction.atomic
 def incident_ack_expire(*, incident_id: int, now: dt.datetime) -> bool:
     """Return an acknowledged incident whose service's ack timeout has run out to triggered.

@@ -2,6 +2,9 @@ import smtplib
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from accounts.admin import UserAdmin
@@ -10,18 +13,32 @@ from accounts.people import may_act, unpageable_reason
 from escalation.admin import EscalationPolicyAdmin
 from escalation.models import EscalationPolicy
 from oncall.limits import Limited
-from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.actions import (
+    REFUSALS,
+    incident_acknowledge,
+    incident_actions_allowed,
+    incident_escalate_now,
+    incident_resolve,
+)
+from paging.admin_incident import (
+    detail_rows,
+    level_words,
+    notification_rows,
+    page_links,
+    state_words,
+)
 from paging.engine import maintenance_changed, person_test_page
 from paging.models import (
+    EXHAUSTED,
     ContactMethod,
     HandoffNotice,
     Incident,
+    IncidentStatus,
     Integration,
     MaintenanceWindow,
     Notification,
     NotificationRule,
     Service,
-    TimelineEntry,
 )
 from paging.notify.channels import DeliveryError
 from paging.notify.verification import (
@@ -158,61 +175,61 @@ class PolicyAdmin(EscalationPolicyAdmin):
         return None
 
 
-class TimelineInline(admin.TabularInline):
-    model = TimelineEntry
-    extra = 0
-    fields = ("at", "message", "actor")
-    readonly_fields = fields
-    can_delete = False
+class IncidentStateFilter(admin.SimpleListFilter):
+    """Filter by state, telling exhausted escalation apart from incidents still escalating."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("escalating", "Triggered, escalating"),
+            ("exhausted", "Exhausted: nobody acknowledged"),
+            ("acknowledged", "Acknowledged"),
+            ("resolved", "Resolved"),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "exhausted":
+                return queryset.filter(EXHAUSTED)
+            case "escalating":
+                return queryset.filter(status=IncidentStatus.TRIGGERED).exclude(EXHAUSTED)
+            case "acknowledged" | "resolved":
+                return queryset.filter(status=self.value())
+        return queryset
 
 
-class NotificationInline(admin.TabularInline):
-    model = Notification
-    extra = 0
-    fields = (
-        "user",
-        "kind",
-        "tier",
-        "loop",
-        "due_at",
-        "status",
-        "provider_status",
-        "body",
-        "provider_id",
-        "duration_ms",
-        "error",
-    )
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+# The page's buttons: the action each calls (the API's own) and the word its message uses.
+INCIDENT_ACTIONS = {
+    "acknowledge": (incident_acknowledge, "acknowledged"),
+    "resolve": (incident_resolve, "resolved"),
+    "escalate": (incident_escalate_now, "escalated"),
+}
 
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
+    """Incidents, read-only but for the buttons that acknowledge, resolve and escalate them."""
+
     list_display = (
         "id",
+        "state",
         "summary",
         "service",
-        "severity",
-        "status",
         "current_level",
+        "severity",
+        "created_at",
         "escalation_due_at",
         "alert_count",
-        "created_at",
     )
-    list_filter = ("status", "severity", "service")
+    list_filter = (IncidentStateFilter, "severity", "service")
     list_select_related = ("service",)
     search_fields = ("summary", "dedup_key")
     readonly_fields = ["current_level", *(f.name for f in Incident._meta.fields)]
     fieldsets = [
-        (None, {"fields": ["service", "summary", "severity", "urgency", "status", "dedup_key"]}),
-        ("Escalation", {"fields": ["current_level", "escalation_due_at"]}),
-        ("Alerts", {"fields": ["created_at", "last_alert_at", "alert_count", "details", "links"]}),
+        (None, {"fields": ["service", "severity", "urgency", "dedup_key"]}),
+        ("Alerts", {"fields": ["created_at", "last_alert_at", "alert_count"]}),
         (
             "Acknowledged and resolved",
             {
@@ -227,19 +244,82 @@ class IncidentAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [TimelineInline, NotificationInline]
     actions = ["acknowledge", "resolve", "escalate"]
+
+    class Media:
+        css = {"all": ["paging/admin/incident.css"]}
+
+    def get_queryset(self, request):
+        levels = Count("service__escalation_policy__tiers", distinct=True)
+        return super().get_queryset(request).annotate(level_count=levels)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         """Refuse: an incident is the record of who was paged and who answered; resolve it."""
         return False
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="state", ordering="status")
+    def state(self, incident: Incident) -> str:
+        return state_words(incident)
+
     @admin.display(description="current level")
     def current_level(self, incident: Incident) -> str:
-        if incident.escalation_tier is None:
-            return "not paged yet" if incident.escalation_due_at else "-"
-        loop = f", loop {incident.escalation_loop + 1}" if incident.escalation_loop else ""
-        return f"Level {incident.escalation_tier + 1}{loop}"
+        return level_words(incident, incident.level_count)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Show the incident with its buttons; a POST runs the button pressed, never a save."""
+        incident = self.get_object(request, object_id)
+        if incident is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "POST":
+            return self._press(request, incident)
+        context = {**self._page_context(request, incident), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
+    def _page_context(self, request, incident: Incident) -> dict:
+        may_act = self.has_change_permission(request, incident)
+        return {
+            "title": f"Incident #{incident.pk}",
+            "subtitle": None,
+            "incident": incident,
+            "incident_state": state_words(incident),
+            "incident_level": level_words(incident, incident.level_count),
+            "incident_actions": incident_actions_allowed(incident) if may_act else (),
+            "timeline": incident.timeline.select_related("actor"),
+            "notifications": notification_rows(incident),
+            "details": detail_rows(incident.details),
+            "links": page_links(incident.links),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+
+    def _press(self, request, incident: Incident) -> HttpResponseRedirect:
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        pressed = INCIDENT_ACTIONS.get(request.POST.get("_incident_action", ""))
+        if pressed is None:
+            message = "Incidents are read-only here: use Acknowledge, Resolve or Escalate."
+            self.message_user(request, message, messages.WARNING)
+        else:
+            self._run(request, incident, *pressed)
+        return HttpResponseRedirect(request.path)
+
+    def _run(self, request, incident: Incident, action, done: str) -> None:
+        what = request.POST["_incident_action"]
+        try:
+            changed = action(incident=incident, by=request.user, via="admin")
+        except Limited as error:
+            why = str(error).removeprefix(f"#{incident.pk} was ")
+            self.message_user(request, f"Not {done}: it was {why}", messages.ERROR)
+            return
+        if changed:
+            self.message_user(request, f"#{incident.pk} {done}.", messages.SUCCESS)
+        else:
+            refusal = REFUSALS[what].format(status=incident.status)
+            self.message_user(request, f"Not {done}: the {refusal}", messages.ERROR)
 
     @admin.action(description="Escalate selected incidents (page the next level now)")
     def escalate(self, request, queryset) -> None:
@@ -255,9 +335,6 @@ class IncidentAdmin(admin.ModelAdmin):
                 request, f"#{incident.pk} not escalated: it was {why}", messages.ERROR
             )
             return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset) -> None:

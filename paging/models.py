@@ -249,6 +249,12 @@ class IncidentStatus(models.TextChoices):
 
 OPEN_STATUSES = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
+# Escalation ran past its last step and nobody acknowledged: the engine keeps the last level
+# paged and schedules no next step (a policy without levels never sets a level).
+EXHAUSTED = Q(
+    status=IncidentStatus.TRIGGERED, escalation_tier__isnull=False, escalation_due_at__isnull=True
+)
+
 
 class Incident(models.Model):
     """A problem on a service: alerts with one dedup key, and the escalation they cause.
@@ -309,6 +315,13 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_exhausted(self) -> bool:
+        """Return whether escalation ran past its last step with nobody acknowledging."""
+        return self.status == IncidentStatus.TRIGGERED and (
+            self.escalation_tier is not None and self.escalation_due_at is None
+        )
 
 
 class Alert(models.Model):

@@ -24,7 +24,12 @@ from oncall.apibase import (
 )
 from oncall.limits import Limited
 from oncall.timezones import INSTANT_HELP, parse_instant
-from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.actions import (
+    REFUSALS,
+    incident_acknowledge,
+    incident_escalate_now,
+    incident_resolve,
+)
 from paging.models import (
     Alert,
     Incident,
@@ -202,20 +207,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleView
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
         """Acknowledge a triggered incident: escalation stops."""
-        return self._act(
-            incident_acknowledge, "incident is {status}; only a triggered one can be acknowledged"
-        )
+        return self._act(incident_acknowledge, REFUSALS["acknowledge"])
 
     @extend_schema(request=None, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         """Resolve an open incident."""
-        return self._act(incident_resolve, "incident is already {status}")
+        return self._act(incident_resolve, REFUSALS["resolve"])
 
     @extend_schema(request=None, responses={200: IncidentSerializer, 429: LimitedSerializer})
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, pk: str) -> Response:
         """Page the next level now (re-triggering an acknowledged incident)."""
-        return self._act(
-            incident_escalate_now, "incident is {status} or its service has no escalation policy"
-        )
+        return self._act(incident_escalate_now, REFUSALS["escalate"])
