@@ -25,6 +25,7 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    rotation_people_error,
 )
 from schedules.picture import PICTURE_DAYS, Picture, local_label, schedule_picture
 from schedules.resolver import ScheduleData
@@ -82,9 +83,20 @@ class OverrideInline(admin.TabularInline):
     autocomplete_fields = ["user", "replaces"]
 
 
+class MembersFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        error = rotation_people_error(self.instance.kind, len(kept))
+        if error:
+            raise forms.ValidationError(error)
+
+
 class LayerMemberInline(admin.TabularInline):
     model = LayerMember
+    formset = MembersFormSet
     extra = 0
+    verbose_name_plural = "people, in order"
     autocomplete_fields = ["user"]
 
 
@@ -168,6 +180,14 @@ class ScheduleAdmin(admin.ModelAdmin):
         new = form.instance.layers.filter(kind__in=CALENDAR_KINDS, calendar_checked_at=None)
         for layer in new.select_related("schedule"):
             imports.calendar_refresh(layer=layer, now=now)
+        self._warn_empty_rotations(request, form.instance)
+
+    def _warn_empty_rotations(self, request, schedule: Schedule) -> None:
+        """Warn about rotations without people: a new one cannot get them on this page."""
+        empty = schedule.layers.filter(kind=LayerKind.ROTATION, members__isnull=True)
+        for layer in empty:
+            message = f"Rotation “{layer.name}” pages nobody yet: add people on its page."
+            self.message_user(request, message, messages.WARNING)
 
     @admin.display(description="layers (the highest level that has someone wins)")
     def layer_list(self, schedule: Schedule) -> str:
