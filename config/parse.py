@@ -45,6 +45,7 @@ from config.spec import (
 )
 from paging.models import ContactKind, Grouping, IntegrationKind, Urgency
 from schedules import imports
+from schedules.models import NO_PEOPLE, LayerKind, rotation_people_error
 
 CALENDAR_URL = re.compile(r"^(?i:https?|webcal)://\S+$")
 SECTIONS = ("users", "schedules", "escalation_policies", "services")
@@ -274,6 +275,8 @@ def _rotation(reader: Reader, path: str, obj: dict, common: dict) -> LayerSpec:
     for n, person in enumerate(people):
         where = f"{path}.participants[{n}]"
         participants.append(reader.refer(where, reader.value(person, where, name), "users", "user"))
+    if isinstance(people, list) and rotation_people_error(LayerKind.ROTATION, len(people)):
+        reader.fail(f"{path}.participants", NO_PEOPLE)
     count, unit = reader.take(obj, "shift", path, shift) or (1, "weeks")
     return LayerSpec(
         **common,

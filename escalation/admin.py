@@ -4,9 +4,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from escalation.checks import policy_warnings
 from escalation.models import EscalationPolicy, Tier
 
 # Where a level without a number goes: after every numbered one (then renumbered 1, 2, 3 …).
@@ -116,6 +117,11 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "levels", "repeat")
     search_fields = ("name",)
     inlines = [TierInline]
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        for warning in policy_warnings(form.instance):
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.display(description="levels")
     def levels(self, policy: EscalationPolicy) -> int:

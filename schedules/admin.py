@@ -4,6 +4,12 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -19,8 +25,10 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    rotation_people_error,
 )
-from schedules.resolver import shifts
+from schedules.picture import PICTURE_DAYS, Picture, local_label, schedule_picture
+from schedules.resolver import ScheduleData
 
 
 class CalendarUrlToChangers:
@@ -41,9 +49,15 @@ class CalendarUrlToChangers:
 
 
 class LayerInline(CalendarUrlToChangers, admin.TabularInline):
+    """Add layers here; existing ones are summed up above, each fully edited on its own page.
+
+    A table row cannot leave out the fields of the other kind, so a saved rotation would show
+    an empty calendar URL box (and a calendar a shift length): the summary shows only its own.
+    """
+
     model = Layer
     extra = 0
-    show_change_link = True
+    verbose_name_plural = "add layers (people and restrictions are added on the layer's page)"
     fields = (
         "name",
         "level",
@@ -58,6 +72,9 @@ class LayerInline(CalendarUrlToChangers, admin.TabularInline):
     def get_fields(self, request, obj=None):
         return self.hide_url(request, obj, super().get_fields(request, obj))
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
 
 class OverrideInline(admin.TabularInline):
     model = Override
@@ -66,9 +83,20 @@ class OverrideInline(admin.TabularInline):
     autocomplete_fields = ["user", "replaces"]
 
 
+class MembersFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        error = rotation_people_error(self.instance.kind, len(kept))
+        if error:
+            raise forms.ValidationError(error)
+
+
 class LayerMemberInline(admin.TabularInline):
     model = LayerMember
+    formset = MembersFormSet
     extra = 0
+    verbose_name_plural = "people, in order"
     autocomplete_fields = ["user"]
 
 
@@ -77,15 +105,67 @@ class RestrictionInline(admin.TabularInline):
     extra = 0
 
 
-PREVIEW_DAYS = 14
+def picture_of(schedule: Schedule, now: dt.datetime) -> Picture:
+    """Return the schedule's picture of the next PICTURE_DAYS days from `now`."""
+    # A day of margin either side: the picture starts at local midnight, in any zone.
+    data = schedule.snapshot(now - dt.timedelta(days=1), now + dt.timedelta(days=PICTURE_DAYS + 1))
+    return schedule_picture(data, now, _names(data))
+
+
+def _names(data: ScheduleData) -> dict[int, str]:
+    """Return the display name of everyone the schedule data names."""
+    people = {p for layer in data.layers for p in layer.rotation}
+    people |= {e.person for layer in data.layers for e in layer.events or ()}
+    people |= {o.person for o in data.overrides}
+    return {u.pk: str(u) for u in User.objects.filter(pk__in=people)}
+
+
+def layer_summary(layer: Layer, zone: ZoneInfo) -> dict:
+    """Return what the schedule page says about `layer`: only the fields of its kind."""
+    item = {"layer": layer, "url": reverse("admin:schedules_layer_change", args=[layer.pk])}
+    if layer.is_calendar:
+        item["source"] = imports.url_hint(layer.calendar_url) or "an uploaded .ics file"
+        if layer.calendar_refreshed_at:
+            item["refreshed"] = local_label(layer.calendar_refreshed_at, zone)
+        return item
+    item["people"] = [str(m.user) for m in layer.members.all()]
+    item["restrictions"] = [str(r) for r in layer.restrictions.all()]
+    if layer.handoff_date:
+        first = dt.datetime.combine(layer.handoff_date, layer.handoff_time, tzinfo=zone)
+        item["handoff"] = f"{first:%a} {first.day} {first:%b %Y %H:%M} {first.tzname()}"
+    return item
 
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
     list_display = ("name", "time_zone", "handoff_notice")
     search_fields = ("name",)
-    readonly_fields = ("preview",)
+    readonly_fields = ("layer_list", "picture")
     inlines = [LayerInline, OverrideInline]
+
+    class Media:
+        css = {"all": ["schedules/picture.css"]}
+
+    def get_urls(self):
+        picture = self.admin_site.admin_view(self.picture_view)
+        own = [path("<path:object_id>/picture/", picture, name="schedules_schedule_picture")]
+        return own + super().get_urls()
+
+    def picture_view(self, request, object_id: str):
+        """Show the schedule's picture, read-only, to anyone who may view schedules."""
+        schedule = self.get_object(request, unquote(object_id))
+        if not self.has_view_permission(request, schedule):
+            raise PermissionDenied
+        if schedule is None:
+            raise Http404("No such schedule.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{schedule.name}: the next {PICTURE_DAYS} days",
+            "schedule": schedule,
+            "days": PICTURE_DAYS,
+            "picture": picture_of(schedule, timezone.now()),
+        }
+        return TemplateResponse(request, "admin/schedules/schedule/picture.html", context)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         for layer_form in formset.forms if formset.model is Layer else ():
@@ -100,36 +180,34 @@ class ScheduleAdmin(admin.ModelAdmin):
         new = form.instance.layers.filter(kind__in=CALENDAR_KINDS, calendar_checked_at=None)
         for layer in new.select_related("schedule"):
             imports.calendar_refresh(layer=layer, now=now)
+        self._warn_empty_rotations(request, form.instance)
 
-    @admin.display(description="On call now and the next 14 days")
-    def preview(self, schedule: Schedule) -> str:
+    def _warn_empty_rotations(self, request, schedule: Schedule) -> None:
+        """Warn about rotations without people: a new one cannot get them on this page."""
+        empty = schedule.layers.filter(kind=LayerKind.ROTATION, members__isnull=True)
+        for layer in empty:
+            message = f"Rotation “{layer.name}” pages nobody yet: add people on its page."
+            self.message_user(request, message, messages.WARNING)
+
+    @admin.display(description="layers (the highest level that has someone wins)")
+    def layer_list(self, schedule: Schedule) -> str:
         if not schedule.pk:
             return "(shown once saved)"
-        now = timezone.now()
-        end = now + dt.timedelta(days=PREVIEW_DAYS)
-        found = shifts(schedule.snapshot(now, end), now, end)
-        names = {u.pk: str(u) for u in User.objects.filter(pk__in={s.person for s in found})}
         zone = ZoneInfo(schedule.time_zone)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    names.get(s.person, s.person),
-                    f"{s.start.astimezone(zone):%a %d %b %H:%M}",
-                    f"{s.end.astimezone(zone):%a %d %b %H:%M}",
-                    s.source,
-                )
-                for s in found
-            ),
-        )
-        current = names.get(found[0].person) if found and found[0].start <= now else "nobody"
+        layers = schedule.layers.prefetch_related("members__user", "restrictions")
+        items = [layer_summary(layer, zone) for layer in layers]
+        return render_to_string("schedules/layers.html", {"layers": items})  # already escaped
+
+    @admin.display(description=f"on call, the next {PICTURE_DAYS} days")
+    def picture(self, schedule: Schedule) -> str:
+        if not schedule.pk:
+            return "(shown once saved)"
+        link = reverse("admin:schedules_schedule_picture", args=[schedule.pk])
+        now = timezone.now()
         return format_html(
-            "<p><strong>On call now: {}</strong> (times in {})</p><table><tr><th>who</th>"
-            "<th>from</th><th>until</th><th>from layer</th></tr>{}</table>",
-            current,
-            schedule.time_zone,
-            rows,
+            '{}<p><a href="{}">Open this picture on its own page</a></p>',
+            render_to_string("schedules/picture.html", {"picture": picture_of(schedule, now)}),
+            link,
         )
 
 

@@ -35,6 +35,7 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    rotation_people_error,
 )
 from schedules.resolver import oncall_at, shifts
 
@@ -111,6 +112,11 @@ class LayerSerializer(StrictModelSerializer):
     def validate(self, attrs: dict) -> dict:
         plain = {k: v for k, v in attrs.items() if k not in ("members", "restrictions")}
         model_clean(Layer(**plain))
+        error = rotation_people_error(
+            plain.get("kind", LayerKind.ROTATION), len(attrs.get("members", []))
+        )
+        if error:
+            raise ValidationError({"participants": [error]})
         return attrs
 
     def validate_calendar_ics(self, text: str) -> str:

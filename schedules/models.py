@@ -67,6 +67,15 @@ class LayerKind(models.TextChoices):
 
 CALENDAR_KINDS = (LayerKind.ICAL_URL, LayerKind.ICAL_FILE)
 CALENDAR_SCHEMES = ("http", "https", "webcal")
+NO_PEOPLE = "A rotation needs at least one person: add participants."
+NO_SHIFT = "A shift lasts at least 1 hour, day or week."
+
+
+def rotation_people_error(kind: str, people: int) -> str | None:
+    """Return why a layer of `kind` with `people` participants would page nobody, or None."""
+    return NO_PEOPLE if kind == LayerKind.ROTATION and people == 0 else None
+
+
 # PostgreSQL's smallint, enforced on SQLite too: with a first handoff before year 3000, every
 # handoff the resolver computes stays before year 9999.
 MAX_SHIFT_COUNT = 32767
@@ -116,6 +125,9 @@ class Layer(models.Model):
         return f"{self.schedule}: {self.name}"
 
     def clean(self) -> None:
+        # Said here in words; otherwise the check constraint below answers with its name.
+        if self.shift_count is not None and self.shift_count < 1:
+            raise ValidationError({"shift_count": NO_SHIFT})
         if self.kind == LayerKind.ROTATION and self.handoff_date is None:
             raise ValidationError({"handoff_date": "A rotation needs its first handoff date."})
         if self.kind == LayerKind.ROTATION:

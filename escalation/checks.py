@@ -1,0 +1,53 @@
+"""Warnings about a saved policy that would page nobody, in words an admin can act on."""
+
+from escalation.models import EscalationPolicy, Tier
+from schedules.models import ImportedEvent, LayerMember, Schedule
+
+NOBODY_AT_ALL = "This policy pages nobody at all: no level reaches a verified contact method."
+
+
+def reachable(user) -> bool:
+    """Return whether `user` can be paged: only verified methods are (models say why)."""
+    return user.is_active and user.contact_methods.filter(verified=True).exists()
+
+
+def schedule_people(schedule: Schedule) -> set:
+    """Return everyone the schedule's layers name: rotation participants and calendar people."""
+    members = LayerMember.objects.filter(layer__schedule=schedule).select_related("user")
+    events = ImportedEvent.objects.filter(layer__schedule=schedule).select_related("user")
+    return {m.user for m in members} | {e.user for e in events}
+
+
+def level_warning(number: int, tier: Tier) -> tuple[str | None, bool]:
+    """Return (the warning about Level `number` if it pages nobody, whether it reaches anyone)."""
+    reasons, reached = [], False
+    for user in tier.users.all():
+        if reachable(user):
+            reached = True
+        else:
+            reasons.append(f"{user} has no verified contact method")
+    for schedule in tier.schedules.all():
+        people = schedule_people(schedule)
+        if not people:
+            reasons.append(f"schedule {schedule} has nobody in its layers")
+        elif any(reachable(p) for p in people):
+            reached = True
+        else:
+            reasons.append(f"nobody in schedule {schedule} has a verified contact method")
+    if reached:
+        return None, True
+    return f"Level {number} pages nobody: {'; '.join(reasons)}.", False
+
+
+def policy_warnings(policy: EscalationPolicy) -> list[str]:
+    """Return what is wrong with `policy`'s levels, most specific first; [] when all page."""
+    warnings, anyone = [], False
+    tiers = policy.tiers.order_by("position", "id").prefetch_related("users", "schedules")
+    for number, tier in enumerate(tiers, 1):
+        warning, reached = level_warning(number, tier)
+        anyone = anyone or reached
+        if warning:
+            warnings.append(warning)
+    if not anyone:
+        warnings.append(NOBODY_AT_ALL)
+    return warnings
