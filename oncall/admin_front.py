@@ -106,7 +106,9 @@ def oncall_now(now: dt.datetime) -> tuple[list[Row], int]:
 
 def failed_notifications(now: dt.datetime, zone: str) -> Group:
     """Return the notifications that failed in the last 24 hours, newest first."""
-    lookups = {"status__exact": NotificationStatus.FAILED, "created_at__gte": now - FAILED_WINDOW}
+    # Whole seconds: the linked list's URL stays short and readable.
+    since = (now - FAILED_WINDOW).replace(microsecond=0)
+    lookups = {"status__exact": NotificationStatus.FAILED, "created_at__gte": since}
     found = Notification.objects.filter(**lookups)
     newest = found.select_related("user").order_by("-created_at", "-pk")[:FAILED_SHOWN]
     rows = tuple(
