@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -7,6 +8,9 @@ from django.utils.cache import add_never_cache_headers
 
 from accounts.models import ApiToken, User
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
+
+# Roles come from staff status and per-person permissions (accounts/roles.py); groups are unused.
+admin.site.unregister(Group)
 
 
 @admin.register(User)

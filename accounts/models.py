@@ -40,6 +40,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["user", "name"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return f"{self.user}: {self.name} ({self.hint}…)"

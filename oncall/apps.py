@@ -3,6 +3,7 @@
 import logging
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class OncallConfig(AppConfig):
@@ -15,3 +16,9 @@ class OncallConfig(AppConfig):
         metrics.connect()
         # Python warnings (Celery's, libraries') become log records in the configured format.
         logging.captureWarnings(True)
+
+
+class OncallAdminConfig(AdminConfig):
+    """Django's admin, serving our site (its front page) as `admin.site`."""
+
+    default_site = "oncall.admin_site.OncallAdminSite"

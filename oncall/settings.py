@@ -39,7 +39,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [urlsplit(PUBLIC_URL).hostname, "127.0
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with our front page (oncall/admin_site.py).
+    "oncall.apps.OncallAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -94,7 +95,9 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before the apps' own templates: our admin/index.html and admin/base_site.html
+        # override django.contrib.admin's, which APP_DIRS would find first.
+        "DIRS": [BASE_DIR / "oncall" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

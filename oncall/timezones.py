@@ -38,3 +38,8 @@ def parse_instant(raw: str | None) -> dt.datetime | None:
         return when if MIN_INSTANT <= when <= MAX_INSTANT else None
     except OverflowError:  # an offset that pushes a date past year 1 or 9999
         return None
+
+
+def local_time(when: dt.datetime, zone_name: str) -> str:
+    """Return `when` as local date and time in the named zone, with the zone's abbreviation."""
+    return when.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M %Z")

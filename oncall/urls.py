@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-admin.site.site_header = "On-call administration"
-admin.site.site_title = "On-call"
+from oncall.home import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oncall.api")),
     path("", include("paging.urls")),

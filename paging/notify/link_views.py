@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from oncall.timezones import local_time
 from paging.actions import incident_acknowledge, incident_resolve
+from paging.models import Incident, IncidentStatus
 from paging.notify.links import ACTIONS, action_from_token
 from paging.notify.verification import contact_method_mark_verified, method_for_link_token
 
@@ -21,6 +23,19 @@ def _gone(request: HttpRequest, what: str) -> HttpResponse:
     return render(request, "paging/link_result.html", context, status=404)
 
 
+def _already(incident: Incident, action: str, zone: str) -> str | None:
+    """Return what the incident's state is when `action` would change nothing, or None."""
+    if incident.status == IncidentStatus.RESOLVED:
+        done, by, at = "resolved", incident.resolved_by, incident.resolved_at
+    elif action == "ack" and incident.status == IncidentStatus.ACKNOWLEDGED:
+        done, by, at = "acknowledged", incident.acknowledged_by, incident.acknowledged_at
+    else:
+        return None
+    who = f" by {by}" if by else ""
+    when = f" at {local_time(at, zone)}" if at else ""
+    return f"Incident #{incident.pk} is already {done}{who}{when}."
+
+
 @require_http_methods(["GET", "POST"])
 def page_link(request: HttpRequest, token: str) -> HttpResponse:
     """Confirm (GET) or carry out (POST) the acknowledge / resolve action a page link names."""
@@ -29,6 +44,11 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
         return _gone(request, "page")
     notification, action = found
     incident = notification.incident
+    if request.method == "GET" and (
+        state := _already(incident, action, notification.user.time_zone)
+    ):
+        context = {"title": f"Incident #{incident.pk}", "message": state}
+        return render(request, "paging/link_result.html", context)
     if request.method == "GET":
         context = {"incident": incident, "verb": ACTIONS[action], "person": notification.user}
         return render(request, "paging/link_confirm.html", context)

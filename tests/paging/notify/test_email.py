@@ -162,3 +162,30 @@ def test_deactivated_persons_link_acts_on_nothing(mailed, client, alice):
     assert client.post(url).status_code == 404
     incident.refresh_from_db()
     assert incident.status == "triggered"
+
+
+def test_acknowledge_link_to_an_acknowledged_incident_says_so_without_a_button(
+    mailed, client, alice
+):
+    incident, message = mailed
+    urls = links(parts(message)["text/plain"])
+    client.post(urls["Acknowledge"])
+
+    acknowledge = client.get(urls["Acknowledge"]).content.decode()
+    resolve = client.get(urls["Resolve"]).content.decode()
+
+    assert f"Incident #{incident.pk} is already acknowledged by Alice Adams" in acknowledge
+    assert "<button" not in acknowledge
+    assert "Resolve incident #" in resolve and "<button" in resolve
+
+
+def test_links_to_a_resolved_incident_say_so_without_a_button(mailed, client):
+    incident, message = mailed
+    urls = links(parts(message)["text/plain"])
+    client.post(urls["Resolve"])
+
+    for url in urls.values():
+        page = client.get(url).content.decode()
+
+        assert f"Incident #{incident.pk} is already resolved" in page
+        assert "<button" not in page

@@ -1,0 +1,134 @@
+"""The admin front page: what matters now, computed here so that the template only shows it.
+
+Open incidents by state (exhausted first), who is on call now on each schedule, and the
+notifications that failed in the last 24 hours; each part links to the admin list it summarises.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from accounts.models import User
+from oncall.timezones import local_time
+from paging.models import Incident, IncidentStatus, Notification, NotificationStatus
+from schedules.models import Schedule
+from schedules.resolver import oncall_at
+
+# Enough to see at a glance; the linked lists hold the rest.
+INCIDENTS_SHOWN = 5
+SCHEDULES_SHOWN = 20
+FAILED_SHOWN = 5
+FAILED_WINDOW = dt.timedelta(hours=24)
+
+# (label, what it means, lookups): the lookups filter both our query and the linked list, so
+# the count on the front page is the count on the list. Escalation is exhausted when a
+# triggered incident has no next step due: nobody is being paged any more.
+STATES = (
+    (
+        "Exhausted",
+        "nobody acknowledged and nobody is being paged any more",
+        {"status__exact": IncidentStatus.TRIGGERED, "escalation_due_at__isnull": True},
+    ),
+    (
+        "Triggered",
+        "escalating",
+        {"status__exact": IncidentStatus.TRIGGERED, "escalation_due_at__isnull": False},
+    ),
+    ("Acknowledged", "someone is on it", {"status__exact": IncidentStatus.ACKNOWLEDGED}),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line on the front page: a text, the page it links to, and a local time."""
+
+    text: str
+    url: str
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One part of a section: a label and count linking to its list, and its first rows."""
+
+    label: str
+    hint: str
+    count: int
+    url: str
+    rows: tuple[Row, ...]
+
+
+def changelist_url(model, lookups: dict) -> str:
+    """Return the admin list of `model` filtered by `lookups`."""
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(lookups)}" if lookups else url
+
+
+def change_url(obj) -> str:
+    """Return the admin page of `obj`."""
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def open_incidents(zone: str) -> list[Group]:
+    """Return the open incidents by state, exhausted first, each state with its newest few."""
+    groups = []
+    for label, hint, lookups in STATES:
+        found = Incident.objects.filter(**lookups)
+        newest = found.select_related("service").order_by("-created_at", "-pk")[:INCIDENTS_SHOWN]
+        rows = tuple(
+            Row(
+                f"#{i.pk} {i.service.name}: {i.summary}",
+                change_url(i),
+                local_time(i.created_at, zone),
+            )
+            for i in newest
+        )
+        groups.append(Group(label, hint, found.count(), changelist_url(Incident, lookups), rows))
+    return groups
+
+
+def oncall_now(now: dt.datetime) -> tuple[list[Row], int]:
+    """Return who is on call now on the first schedules by name, and how many are not shown."""
+    schedules = list(Schedule.objects.order_by("name")[:SCHEDULES_SHOWN])
+    second = now + dt.timedelta(seconds=1)
+    people = {s.pk: oncall_at(s.snapshot(now, second), now) for s in schedules}
+    names = User.objects.in_bulk({p for found in people.values() for p in found})
+    rows = [
+        Row(s.name, change_url(s), ", ".join(str(names[p]) for p in people[s.pk] if p in names))
+        for s in schedules
+    ]
+    return rows, max(Schedule.objects.count() - len(schedules), 0)
+
+
+def failed_notifications(now: dt.datetime, zone: str) -> Group:
+    """Return the notifications that failed in the last 24 hours, newest first."""
+    # Whole seconds: the linked list's URL stays short and readable.
+    since = (now - FAILED_WINDOW).replace(microsecond=0)
+    lookups = {"status__exact": NotificationStatus.FAILED, "created_at__gte": since}
+    found = Notification.objects.filter(**lookups)
+    newest = found.select_related("user").order_by("-created_at", "-pk")[:FAILED_SHOWN]
+    rows = tuple(
+        Row(f"{n.get_kind_display()} to {n.user}", change_url(n), local_time(n.created_at, zone))
+        for n in newest
+    )
+    lookups["created_at__gte"] = lookups["created_at__gte"].isoformat()
+    return Group("Failed", "", found.count(), changelist_url(Notification, lookups), rows)
+
+
+def front_page(*, now: dt.datetime, zone: str) -> dict:
+    """Return the front page's context for a viewer in the IANA zone `zone`."""
+    oncall, not_shown = oncall_now(now)
+    states = open_incidents(zone)
+    return {
+        "incident_states": states,
+        "open_count": sum(state.count for state in states),
+        "oncall": oncall,
+        "oncall_not_shown": not_shown,
+        "schedules_url": changelist_url(Schedule, {}),
+        "failed": failed_notifications(now, zone),
+        "zone": zone,
+    }
