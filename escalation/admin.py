@@ -1,7 +1,6 @@
 """Admin for escalation policies: levels inline, each with its people, schedules and timeout."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
@@ -9,31 +8,31 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
 from escalation.models import EscalationPolicy, Tier
+from oncall.durations import DurationFormField
 
 
 class TierForm(forms.ModelForm):
-    """A level's targets, and its acknowledgement timeout in minutes (seconds allowed: 0.5)."""
+    """A level's targets, and its acknowledgement timeout (`5m`; a bare number is minutes)."""
 
-    minutes = forms.DecimalField(
-        label="Acknowledge within (minutes)",
-        min_value=Decimal("0.02"),
-        max_digits=8,
-        decimal_places=2,
-        initial=Decimal(5),
-        help_text="Without an acknowledgement by then, the next level is paged (0.5 = 30 s).",
-        error_messages={"min_value": "The timeout must be more than 0 (at least 1 second)."},
+    # A bare number stays minutes, as this field read before durations were written `5m`.
+    ack_timeout = DurationFormField(
+        label="Acknowledge within",
+        bare_unit=60,
+        initial=dt.timedelta(minutes=5),
+        help_text="Without an acknowledgement by then, the next level is paged "
+        "(e.g. 30s, 5m, 1h30m; a bare number is minutes).",
     )
 
     class Meta:
         model = Tier
-        fields = ["position", "minutes", "users", "schedules"]
+        fields = ["position", "ack_timeout", "users", "schedules"]
         labels = {"position": "Order"}
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            seconds = Decimal(self.instance.ack_timeout.total_seconds())
-            self.initial["minutes"] = (seconds / 60).quantize(Decimal("0.01"))
+    def clean_ack_timeout(self) -> dt.timedelta:
+        timeout = self.cleaned_data["ack_timeout"]
+        if timeout < dt.timedelta(seconds=1):
+            raise ValidationError("The timeout must be more than 0 (at least 1 second).")
+        return timeout
 
     def clean(self) -> dict:
         data = super().clean()
@@ -42,11 +41,6 @@ class TierForm(forms.ModelForm):
         if not data.get("users") and not data.get("schedules"):
             raise ValidationError("Each level needs someone to page: add a person or a schedule.")
         return data
-
-    def save(self, commit: bool = True) -> Tier:
-        seconds = round(self.cleaned_data["minutes"] * 60)
-        self.instance.ack_timeout = dt.timedelta(seconds=max(1, seconds))
-        return super().save(commit)
 
 
 class TierFormSet(forms.BaseInlineFormSet):
