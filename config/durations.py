@@ -1,33 +1,9 @@
-"""Durations (`30s`, `5m`, `1h30m`, `1d`, `1w`) and local date-times as the file writes them."""
+"""Durations and local date-times as the file writes them (durations: oncall/durations.py)."""
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
-UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 DURATION_HELP = 'must be a duration such as "30s", "5m", "1h30m", "1d" or "1w"'
-
-
-def parse_duration(raw: object) -> dt.timedelta | None:
-    """Return the duration `raw` writes (a whole number is seconds), or None if it is none."""
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return dt.timedelta(seconds=raw)
-    match = DURATION.match(raw.strip()) if isinstance(raw, str) else None
-    if match is None or not raw.strip():
-        return None
-    seconds = sum(int(n) * s for n, s in zip(match.groups(), UNITS.values(), strict=True) if n)
-    return dt.timedelta(seconds=seconds)
-
-
-def format_duration(value: dt.timedelta) -> str:
-    """Write a duration in the largest units that fit: 90 minutes is `1h30m`."""
-    left, parts = int(value.total_seconds()), []
-    for unit, seconds in UNITS.items():
-        count, left = divmod(left, seconds)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
 
 
 def format_clock(value: dt.time | dt.datetime) -> str:

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 import yaml
 
-from config.durations import format_clock, format_duration, format_local, to_local_text, to_utc_text
+from config.durations import format_clock, format_local, to_local_text, to_utc_text
 from config.spec import (
     WEEKDAYS,
     ContactMethodSpec,
@@ -17,6 +17,7 @@ from config.spec import (
     ServiceSpec,
     UserSpec,
 )
+from oncall.durations import format_duration
 
 HEADER = "# On-call configuration: `python manage.py oncall apply` makes the database match it.\n"
 

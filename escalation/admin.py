@@ -1,7 +1,6 @@
 """Admin for escalation policies: levels inline, one row each with people, schedules and timeout."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,13 +8,14 @@ from django.core.exceptions import ValidationError
 
 from escalation.checks import policy_warnings
 from escalation.models import EscalationPolicy, Tier
+from oncall.durations import DurationFormField
 
 # Where a level without a number goes: after every numbered one (then renumbered 1, 2, 3 …).
 LAST = 32767
 
 
 class TierForm(forms.ModelForm):
-    """A level's number, targets, and acknowledgement timeout in minutes (seconds allowed: 0.5)."""
+    """A level's number, targets, and acknowledgement timeout (`5m`; a bare number is minutes)."""
 
     # Shown and read 1-based, as "Level 1" reads everywhere; stored 0-based.
     position = forms.IntegerField(
@@ -26,27 +26,30 @@ class TierForm(forms.ModelForm):
         help_text="Level 1 is paged first; change the numbers to reorder (blank: last).",
         widget=forms.NumberInput(attrs={"class": "level-number"}),
     )
-    minutes = forms.DecimalField(
-        label="Acknowledge within (minutes)",
-        min_value=Decimal("0.02"),
-        max_digits=8,
-        decimal_places=2,
-        initial=Decimal(5),
-        help_text="Without an acknowledgement by then, the next level is paged (0.5 = 30 s).",
-        error_messages={"min_value": "The timeout must be more than 0 (at least 1 second)."},
+    # A bare number stays minutes, as this field read before durations were written `5m`.
+    ack_timeout = DurationFormField(
+        label="Acknowledge within",
+        bare_unit=60,
+        initial=dt.timedelta(minutes=5),
+        help_text="Without an acknowledgement by then, the next level is paged "
+        "(e.g. 30s, 5m, 1h30m; a bare number is minutes).",
     )
 
     class Meta:
         model = Tier
-        fields = ["position", "minutes", "users", "schedules"]
+        fields = ["position", "ack_timeout", "users", "schedules"]
         labels = {"users": "People", "schedules": "Schedules"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            seconds = Decimal(self.instance.ack_timeout.total_seconds())
-            self.initial["minutes"] = (seconds / 60).quantize(Decimal("0.01"))
             self.initial["position"] = self.instance.position + 1
+
+    def clean_ack_timeout(self) -> dt.timedelta:
+        timeout = self.cleaned_data["ack_timeout"]
+        if timeout < dt.timedelta(seconds=1):
+            raise ValidationError("The timeout must be more than 0 (at least 1 second).")
+        return timeout
 
     def clean(self) -> dict:
         data = super().clean()
@@ -57,8 +60,6 @@ class TierForm(forms.ModelForm):
         return data
 
     def save(self, commit: bool = True) -> Tier:
-        seconds = round(self.cleaned_data["minutes"] * 60)
-        self.instance.ack_timeout = dt.timedelta(seconds=max(1, seconds))
         number = self.cleaned_data.get("position")
         self.instance.position = LAST if number is None else number - 1
         return super().save(commit)

@@ -1,5 +1,6 @@
 """Pieces every API module shares: strict serializers, permissions, filters, model validation."""
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 
@@ -13,6 +14,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.durations import DURATION_HINT, parse_duration
 from oncall.limits import Limited
 
 # Django's form field for the CSRF token: the browsable API's HTML forms post it with the fields.
@@ -69,10 +71,31 @@ class WallTimeField(serializers.TimeField):
     pass
 
 
+# A duration as the README writes it (`5m`, `1h30m`, `2d`) or as before (`00:05:00`, seconds).
+# Answers keep Django's `[days ]HH:MM:SS`, which clients already read and can send back.
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$|^(\d+ )?\d{2}:\d{2}:\d{2}(\.\d{1,6})?$",
+        "example": "1h30m",
+        "description": "30s, 5m, 1h30m, 2d or 1w; also 00:05:00. Answers read 01:30:00.",
+    }
+)
+class WrittenDurationField(serializers.DurationField):
+    default_error_messages = {"invalid": DURATION_HINT}
+
+    def to_internal_value(self, value: object):
+        found = value if isinstance(value, dt.timedelta) else parse_duration(value)
+        if found is None:
+            self.fail("invalid")
+        return found
+
+
 class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.TimeField: WallTimeField,
+        models.DurationField: WrittenDurationField,
     }
 
 

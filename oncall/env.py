@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from oncall.durations import parse_duration
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -98,19 +100,15 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     return value
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
 def _delay(name: str, text: str) -> dt.timedelta:
-    unit = text[-1:] if text[-1:] in _UNITS else "s"
-    number = text[:-1] if text[-1:] in _UNITS else text
-    if not number.isdigit():
-        raise ImproperlyConfigured(f"{name}: {text!r} is not a delay (e.g. 0, 90s, 2m, 1h)")
-    return dt.timedelta(seconds=int(number) * _UNITS[unit])
+    found = parse_duration(text)
+    if found is None:
+        raise ImproperlyConfigured(f"{name}: {text!r} is not a delay (e.g. 0, 90s, 2m, 1h30m)")
+    return found
 
 
 def env_duration(name: str, default: str, *, minimum: dt.timedelta) -> dt.timedelta:
-    """Return a duration variable (seconds, or with a unit: 90s, 30m, 24h) of at least `minimum`."""
+    """Return a duration variable (seconds, or 90s, 30m, 1h30m, 2d) of at least `minimum`."""
     value = _raw(name)
     duration = _delay(name, (value if value is not None else default).strip())
     if duration < minimum:

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
+from config.durations import from_local
 from schedules import imports
 from schedules.models import (
     CALENDAR_KINDS,
@@ -76,10 +78,82 @@ class LayerInline(CalendarUrlToChangers, admin.TabularInline):
         return super().get_queryset(request).none()
 
 
+class ScheduleDateTimeField(forms.SplitDateTimeField):
+    """A date and time read as wall-clock time; its form places it in the schedule's zone."""
+
+    zone: str | None = None
+
+    def prepare_value(self, value):
+        # Shown in the schedule's zone, not the viewer's: the widget keeps a naive value as is.
+        if isinstance(value, dt.datetime) and value.tzinfo is not None and self.zone:
+            return value.astimezone(ZoneInfo(self.zone)).replace(tzinfo=None)
+        return super().prepare_value(value)
+
+    def compress(self, data_list):
+        if not data_list or data_list[0] is None or data_list[1] is None:
+            return super().compress(data_list)
+        return dt.datetime.combine(*data_list)  # naive: clean() knows the schedule
+
+
+class OverrideForm(forms.ModelForm):
+    """An override whose start and end are read and shown in its schedule's zone."""
+
+    start = ScheduleDateTimeField(widget=AdminSplitDateTime)
+    end = ScheduleDateTimeField(widget=AdminSplitDateTime)
+
+    class Meta:
+        model = Override
+        fields = ["schedule", "user", "replaces", "start", "end"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zone = self.instance.schedule.time_zone if self.instance.schedule_id else None
+        for name in ("start", "end"):
+            self.fields[name].zone = zone
+            self.fields[name].help_text = f"in {zone}" if zone else "in the schedule's time zone"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        schedule = data.get("schedule") or (
+            self.instance.schedule if self.instance.schedule_id else None
+        )
+        for name in ("start", "end"):
+            if isinstance(data.get(name), dt.datetime) and data[name].tzinfo is None:
+                data[name] = self.placed(name, data[name], schedule)
+        return data
+
+    def placed(self, name: str, naive: dt.datetime, schedule: Schedule | None):
+        """Return the instant `naive` names in the schedule's zone (the viewer's if unknown)."""
+        if schedule is None:
+            return timezone.make_aware(naive)
+        found = from_local(naive, schedule.time_zone)
+        if found is None:
+            self.add_error(
+                name,
+                f"{naive:%H:%M on %d %b} does not exist in {schedule.time_zone} "
+                "(the clocks skip it).",
+            )
+        return found
+
+
+@admin.display(description="in UTC")
+def override_in_utc(override: Override) -> str:
+    """Write an override's times in UTC, to check the local times were read as meant."""
+    if override.start is None or override.end is None:
+        return "-"
+    return f"{to_utc(override.start)} to {to_utc(override.end)}"
+
+
+def to_utc(instant: dt.datetime) -> str:
+    return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
 class OverrideInline(admin.TabularInline):
     model = Override
+    form = OverrideForm
     extra = 0
-    fields = ("user", "replaces", "start", "end")
+    fields = ("user", "replaces", "start", "end", override_in_utc)
+    readonly_fields = (override_in_utc,)
     autocomplete_fields = ["user", "replaces"]
 
 
@@ -369,7 +443,9 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
 
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin):
+    form = OverrideForm
     list_display = ("schedule", "user", "replaces", "start", "end")
+    readonly_fields = (override_in_utc,)
     list_select_related = ("schedule", "user", "replaces")
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]

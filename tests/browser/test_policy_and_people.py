@@ -34,8 +34,7 @@ def test_admin_builds_a_three_level_policy_that_reads_level_1_2_3_and_stays_comp
     for n, person in enumerate(people):
         if n:
             p.get_by_text("Add another Level").click()
-        # `5m` needs the duration parser of item 5; the field reads minutes today.
-        p.fill(f"input[name=tiers-{n}-minutes]", "5")
+        p.fill(f"input[name=tiers-{n}-ack_timeout]", "5m")
         p.select_option(f"select[name=tiers-{n}-users]", str(person.pk))
     p.click("input[name=_continue]")
 

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from config.apply import apply_document
-from config.durations import format_duration, parse_duration
 from config.parse import parse_data, parse_text
 from config.read import read_document
 from config.render import render_text
 from escalation.models import EscalationPolicy
+from oncall.durations import format_duration, parse_duration
 from paging.models import Service
 from schedules.models import Schedule
 
