@@ -62,8 +62,11 @@ def test_override_added_in_the_schedules_zone_shows_at_that_local_hour(page, roo
     expect(browser.locator(".field-override_in_utc")).to_contain_text(f"{utc:%H:%M} UTC")
     assert Override.objects.get().start == nine
 
-    # The schedule's preview and its override row show the same local hour, with the zone.
+    # The schedule's picture and its override row show the same local hour, with the zone.
     browser.goto(f"/admin/schedules/schedule/{schedule.pk}/change/")
-    expect(browser.locator(".field-preview")).to_contain_text(f"09:00 {nine:%Z}")
+    override_bar = browser.locator("rect.bar.override title").first
+    expect(override_bar).to_contain_text(
+        f"Bob Brown (override): {nine:%a} {nine.day} {nine:%b} 09:00 {nine:%Z}"
+    )
     expect(browser.locator("#id_overrides-0-start_1")).to_have_value("09:00:00")
     assert page.problems == []
