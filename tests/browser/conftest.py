@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,19 @@ def page(browser, live_server):
         yield Watched(context.new_page())
     finally:
         context.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot(page, name: str, **options) -> Path:
+    """Take the README's screenshot `name`: into docs/ with UPDATE_SCREENSHOTS=1, else aside.
+
+    Every run takes it (a page that cannot be drawn fails the test); only an update rewrites the
+    committed picture, so a plain test run leaves the checkout as it was.
+    """
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir())
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), **options)
+    assert path.stat().st_size > 0
+    return path

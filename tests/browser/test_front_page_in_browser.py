@@ -1,19 +1,16 @@
 """A person signs in and sees what matters now on the admin front page, on a desk and a phone."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
 from paging.models import Incident, Notification
 from schedules.models import Layer, Schedule
+from tests.browser.conftest import screenshot
 from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 - `root` is a fixture
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "admin-front.png"
 
 
 @pytest.fixture
@@ -59,8 +56,7 @@ def test_signed_in_admin_sees_what_matters_now_and_follows_each_part_to_its_list
     expect(front).to_contain_text("1 in the last 24 hours")
     expect(front).to_contain_text("SMS to Alice Adams")
     expect(browser_page.locator("#content")).to_contain_text("Times in Europe/Berlin")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    browser_page.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot(browser_page, "admin-front", full_page=True)
 
     front.get_by_role("link", name="Exhausted: 1").click()
     expect(browser_page.locator("#result_list")).to_contain_text("Disk full on db1")

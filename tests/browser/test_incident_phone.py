@@ -1,20 +1,17 @@
 """An on-call lead acknowledges an incident from its admin page on a phone."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
-from tests.browser.conftest import Watched
+from tests.browser.conftest import Watched, screenshot
 from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 (root: a fixture)
 from tests.factories import IntegrationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "incident-phone.png"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -77,8 +74,7 @@ def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident)
     )
     assert not _scrolls_sideways(page)
     assert phone.problems == []
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    screenshot(page, "incident-phone")
 
 
 def test_incident_list_keeps_the_state_in_view_on_a_phone(phone, root, incident):  # noqa: F811

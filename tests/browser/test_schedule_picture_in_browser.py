@@ -1,18 +1,16 @@
 """Build a rotation in admin, in a real browser, and see the schedule's picture."""
 
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 from schedules.models import Schedule
+from tests.browser.conftest import screenshot
 from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 (root is a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "schedule-picture.png"
 
 
 def choose_person(page, row: str, search: str, name: str) -> None:
@@ -77,6 +75,5 @@ def test_a_two_person_weekday_rotation_built_in_admin_shows_in_the_picture(page)
     # Weekends are gaps: nobody is paged then.
     assert picture.locator(".picture-row.final .bar.gap").count() >= 2
     assert no_horizontal_scroll(browser)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    browser.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot(browser, "schedule-picture", full_page=True)
     assert page.problems == []
