@@ -294,6 +294,14 @@ class LayerForm(forms.ModelForm):
         help_text="For an uploaded-calendar layer: replaces the stored copy.",
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zone = self.instance.schedule.time_zone if self.instance.schedule_id else None
+        where = f"in {zone}" if zone else "in the schedule's time zone"
+        for name in ("handoff_date", "handoff_time"):
+            if name in self.fields:
+                self.fields[name].help_text = f"The first handoff, {where}."
+
     class Meta:
         model = Layer
         fields = [
@@ -380,10 +388,36 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
     actions = ["refresh_now"]
 
     def get_fieldsets(self, request, obj=None):
-        return [
+        """Show a saved layer only the fields of its own kind (and the handoff in UTC)."""
+        other = None
+        if obj is not None:
+            other = "Rotation" if obj.is_calendar else "Imported calendar"
+        fieldsets = [
             (name, {**options, "fields": self.hide_url(request, obj, options["fields"])})
             for name, options in super().get_fieldsets(request, obj)
+            if other is None or name != other
         ]
+        if obj is not None and not obj.is_calendar:
+            fieldsets[1][1]["fields"] = [*fieldsets[1][1]["fields"], "handoff_in_utc"]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        # A saved layer keeps its kind: its people or its calendar are what it is made of.
+        fields = (*super().get_readonly_fields(request, obj), "handoff_in_utc")
+        return (*fields, "kind") if obj is not None else fields
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.is_calendar:
+            return [RestrictionInline]  # a calendar names its people itself
+        return super().get_inlines(request, obj)
+
+    @admin.display(description="first handoff in UTC")
+    def handoff_in_utc(self, layer: Layer) -> str:
+        if layer.pk is None or layer.handoff_date is None:
+            return "-"
+        local = dt.datetime.combine(layer.handoff_date, layer.handoff_time)
+        instant = from_local(local, layer.schedule.time_zone)
+        return to_utc(instant) if instant is not None else "-"
 
     @admin.display(description="last refresh failed", boolean=True)
     def refresh_failing(self, layer: Layer) -> bool | None:

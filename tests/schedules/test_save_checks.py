@@ -138,7 +138,9 @@ def test_config_refuses_a_rotation_without_people_naming_its_place(tmp_path):
 
 def policy_form(name: str, levels: list[dict]) -> dict:
     data = {"name": name, "description": "", "repeat": "0"}
-    rows = [{"position": n, "ack_timeout": "5m", **level} for n, level in enumerate(levels, start=1)]
+    rows = [
+        {"position": n, "ack_timeout": "5m", **level} for n, level in enumerate(levels, start=1)
+    ]
     data |= inline("tiers", rows)
     return data
 

@@ -211,3 +211,30 @@ def test_override_shows_in_the_picture_on_the_schedule_page(staff_client, rota, 
     page = staff_client.get(reverse("admin:schedules_schedule_change", args=[rota.pk]))
 
     assert re.search(r'class="bar override"[^>]*>\s*<title>Carol Cole', page.content.decode())
+
+
+def layer_page(staff_client, rota, name: str) -> str:
+    layer = rota.layers.get(name=name)
+    return staff_client.get(
+        reverse("admin:schedules_layer_change", args=[layer.pk])
+    ).content.decode()
+
+
+def test_a_rotations_page_shows_its_people_and_its_handoff_in_the_schedules_zone_and_utc(
+    staff_client, rota
+):
+    page = layer_page(staff_client, rota, "Weekdays")
+
+    assert 'name="members-TOTAL_FORMS"' in page
+    assert 'name="calendar_url"' not in page
+    assert "The first handoff, in Europe/Berlin." in page
+    # Monday 30 November 2026, 09:00 in Berlin (CET) is 08:00 UTC.
+    assert "2026-11-30 08:00 UTC" in page
+
+
+def test_an_imported_calendars_page_shows_no_participants_or_rotation_fields(staff_client, rota):
+    page = layer_page(staff_client, rota, "Holidays")
+
+    assert 'name="members-TOTAL_FORMS"' not in page
+    assert 'name="shift_count"' not in page
+    assert 'name="calendar_url"' in page
