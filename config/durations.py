@@ -3,6 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from oncall.timezones import from_local
+
 DURATION_HELP = 'must be a duration such as "30s", "5m", "1h30m", "1d" or "1w"'
 
 
@@ -23,15 +25,6 @@ def to_local_text(instant: dt.datetime, zone: str) -> str:
     if from_local(naive, zone) == instant:
         return format_local(naive)
     return format_local(naive) + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
-
-
-def from_local(naive: dt.datetime, zone: str) -> dt.datetime | None:
-    """Return the instant a local time names in `zone` (the first of two), None in a DST gap."""
-    tz = ZoneInfo(zone)
-    instant = naive.replace(tzinfo=tz).astimezone(dt.UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != naive:
-        return None  # skipped when the clocks went forward
-    return instant
 
 
 def to_utc_text(instant: dt.datetime) -> str:

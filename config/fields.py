@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 
-from config.durations import DURATION_HELP, from_local
+from config.durations import DURATION_HELP
 from oncall.apibase import closest
 from oncall.durations import parse_duration
-from oncall.timezones import parse_instant, validate_time_zone
+from oncall.timezones import from_local, parse_instant, validate_time_zone
 from paging.models import INTEGRATION_KEY, KEY_MAX, KEY_MIN
 from schedules.models import ShiftUnit
 

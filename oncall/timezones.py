@@ -43,3 +43,12 @@ def parse_instant(raw: str | None) -> dt.datetime | None:
 def local_time(when: dt.datetime, zone_name: str) -> str:
     """Return `when` as local date and time in the named zone, with the zone's abbreviation."""
     return when.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def from_local(naive: dt.datetime, zone: str) -> dt.datetime | None:
+    """Return the instant a local time names in `zone` (the first of two), None in a DST gap."""
+    tz = ZoneInfo(zone)
+    instant = naive.replace(tzinfo=tz).astimezone(dt.UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != naive:
+        return None  # skipped when the clocks went forward
+    return instant

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
-from config.durations import from_local
+from oncall.timezones import from_local
 from schedules import imports
 from schedules.models import (
     CALENDAR_KINDS,

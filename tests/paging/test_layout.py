@@ -15,7 +15,8 @@ FLOORS = [
     | {"paging.checks", "paging.apps", "paging.migrations"},
     {"paging.ingest", "paging.notify"},
     {"paging.engine"},
-    {"paging.tasks", "paging.api", "paging.admin", "paging.urls", "paging.management"},
+    {"paging.tasks", "paging.api", "paging.admin", "paging.urls", "paging.management"}
+    | {"paging.admin_incident", "paging.rules"},
 ]
 WINGS = ("paging.ingest", "paging.notify")
 
