@@ -4,7 +4,7 @@ import datetime as dt
 
 from accounts.models import User
 from oncall.logs import mask_phone
-from paging.engine import person_rules
+from paging.engine import Rule, rules_for
 from paging.models import ContactKind, ContactMethod
 
 # What each kind of contact method sends, as it reads in a sentence.
@@ -14,7 +14,15 @@ UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 def rules_sentence(user: User) -> str:
     """Return how `user` is paged, e.g. "SMS to +15***01 at once, then a call after 2 minutes"."""
-    rules = person_rules(user)
+    return rules_sentences([user])[user.pk]
+
+
+def rules_sentences(people: list[User]) -> dict[int, str]:
+    """Return how each of `people` is paged, by user id, from one read of their rules."""
+    return {pk: _sentence(rules) for pk, rules in rules_for(people).items()}
+
+
+def _sentence(rules: list[Rule]) -> str:
     if not rules:
         return "Nobody can reach this person: no contact methods"
     steps, previous = [], None

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from paging.models import ContactMethod, Incident, Notification, NotificationRule
@@ -81,3 +83,21 @@ def test_test_page_action_on_people_names_those_who_cannot_be_reached(admin_clie
 
     assert "Not sent to Gus Ghost: no contact methods." in done
     assert Incident.objects.filter(summary__startswith="TEST PAGE for Alice Adams").exists()
+
+
+def _rule_list_queries(admin_client, people: int) -> int:
+    """Give `people` more people a rule each; return the queries the rule list then takes."""
+    for n in range(people):
+        person = UserFactory(username=f"p{people}-{n}")
+        method = ContactMethod.objects.create(user=person, kind="sms", address=f"+1555020{n:04d}")
+        NotificationRule.objects.create(user=person, contact_method=method)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(reverse("admin:paging_notificationrule_changelist"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_rule_list_words_everyones_rules_in_the_same_few_queries(admin_client):
+    few = _rule_list_queries(admin_client, 2)
+
+    assert _rule_list_queries(admin_client, 8) == few
