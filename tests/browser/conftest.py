@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import UserFactory
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -107,3 +109,31 @@ def screenshot(page, name: str, **options) -> Path:
     page.screenshot(path=str(path), **options)
     assert path.stat().st_size > 0
     return path
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_root(settings, **fields):
+    """Store the superuser `root` with a password to type (cheap hashing: tests sign in often)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = UserFactory(username="root", is_staff=True, is_superuser=True, **fields)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def root(settings):
+    return make_root(settings)
+
+
+def sign_in(page) -> None:
+    """Sign in as root through admin's own form, as a person would."""
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("On-call administration")

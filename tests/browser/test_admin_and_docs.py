@@ -3,29 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import ServiceFactory, UserFactory
+from tests.browser.conftest import sign_in
+from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def root(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    user = UserFactory(username="root", is_staff=True, is_superuser=True)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
-def sign_in(page) -> None:
-    """Sign in through admin's own form, as a person would."""
-    page.goto("/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#site-name")).to_contain_text("On-call administration")
 
 
 def test_admin_sign_in_and_a_change_page_work_without_csp_violations(page, root):

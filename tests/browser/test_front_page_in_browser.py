@@ -6,8 +6,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from paging.models import Incident, Notification
 from schedules.models import Layer, Schedule
-from tests.browser.conftest import screenshot
-from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 - `root` is a fixture
+from tests.browser.conftest import screenshot, sign_in
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,7 @@ from playwright.sync_api import expect
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
-from tests.browser.conftest import Watched, screenshot
-from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 (root: a fixture)
+from tests.browser.conftest import Watched, screenshot, sign_in
 from tests.factories import IntegrationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,7 +48,7 @@ def _on_first_screen(locator) -> bool:
     return box is not None and box["y"] + box["height"] <= PHONE["height"]
 
 
-def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident):  # noqa: F811
+def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident):
     page = phone.page
     sign_in(page)
 
@@ -77,7 +76,7 @@ def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident)
     screenshot(page, "incident-phone")
 
 
-def test_incident_list_keeps_the_state_in_view_on_a_phone(phone, root, incident):  # noqa: F811
+def test_incident_list_keeps_the_state_in_view_on_a_phone(phone, root, incident):
     page = phone.page
     sign_in(page)
 

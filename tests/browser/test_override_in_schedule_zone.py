@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from schedules.models import Override, Schedule
-from tests.browser.test_admin_and_docs import PASSWORD
+from tests.browser.conftest import make_root, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,22 +17,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 def root(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    user = UserFactory(
-        username="root", is_staff=True, is_superuser=True, time_zone="America/New_York"
-    )
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
-def sign_in(page) -> None:
-    """Sign in through admin's own form, as a person would."""
-    page.goto("/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#site-name")).to_contain_text("On-call administration")
+    """Root, whose own zone is New York's: the form must still read the schedule's zone."""
+    return make_root(settings, time_zone="America/New_York")
 
 
 def test_override_added_in_the_schedules_zone_shows_at_that_local_hour(page, root):

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from escalation.models import EscalationPolicy
 from paging.models import Incident
-from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 (root: a fixture)
+from tests.browser.conftest import sign_in
 from tests.factories import ContactMethodFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("root")]

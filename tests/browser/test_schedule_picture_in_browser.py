@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from schedules.models import Schedule
-from tests.browser.conftest import screenshot
-from tests.browser.test_admin_and_docs import root, sign_in  # noqa: F401 (root is a fixture)
+from tests.browser.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
