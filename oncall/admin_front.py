@@ -8,11 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import User
 from oncall.timezones import local_time
-from paging.models import Incident, IncidentStatus, Notification, NotificationStatus
+from paging.models import EXHAUSTED, Incident, IncidentStatus, Notification, NotificationStatus
 from schedules.models import Schedule
 from schedules.resolver import oncall_at
 
@@ -22,21 +23,17 @@ SCHEDULES_SHOWN = 20
 FAILED_SHOWN = 5
 FAILED_WINDOW = dt.timedelta(hours=24)
 
-# (label, what it means, lookups): the lookups filter both our query and the linked list, so
-# the count on the front page is the count on the list. Escalation is exhausted when a
-# triggered incident has no next step due: nobody is being paged any more.
+# (label, what it means, the incident list's `state` filter, the same filter as a query): the
+# front page counts what the linked list shows, with the one meaning of "exhausted" (EXHAUSTED).
 STATES = (
     (
         "Exhausted",
         "nobody acknowledged and nobody is being paged any more",
-        {"status__exact": IncidentStatus.TRIGGERED, "escalation_due_at__isnull": True},
+        "exhausted",
+        EXHAUSTED,
     ),
-    (
-        "Triggered",
-        "escalating",
-        {"status__exact": IncidentStatus.TRIGGERED, "escalation_due_at__isnull": False},
-    ),
-    ("Acknowledged", "someone is on it", {"status__exact": IncidentStatus.ACKNOWLEDGED}),
+    ("Triggered", "escalating", "escalating", Q(status=IncidentStatus.TRIGGERED) & ~EXHAUSTED),
+    ("Acknowledged", "someone is on it", "acknowledged", Q(status=IncidentStatus.ACKNOWLEDGED)),
 )
 
 
@@ -76,8 +73,8 @@ def change_url(obj) -> str:
 def open_incidents(zone: str) -> list[Group]:
     """Return the open incidents by state, exhausted first, each state with its newest few."""
     groups = []
-    for label, hint, lookups in STATES:
-        found = Incident.objects.filter(**lookups)
+    for label, hint, state, query in STATES:
+        found = Incident.objects.filter(query)
         newest = found.select_related("service").order_by("-created_at", "-pk")[:INCIDENTS_SHOWN]
         rows = tuple(
             Row(
@@ -87,7 +84,9 @@ def open_incidents(zone: str) -> list[Group]:
             )
             for i in newest
         )
-        groups.append(Group(label, hint, found.count(), changelist_url(Incident, lookups), rows))
+        groups.append(
+            Group(label, hint, found.count(), changelist_url(Incident, {"state": state}), rows)
+        )
     return groups
 
 
