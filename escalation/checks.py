@@ -1,5 +1,6 @@
 """Warnings about a saved policy that would page nobody, in words an admin can act on."""
 
+from accounts.people import unpageable_reason
 from escalation.models import EscalationPolicy, Tier
 from schedules.models import ImportedEvent, LayerMember, Schedule
 
@@ -7,8 +8,8 @@ NOBODY_AT_ALL = "This policy pages nobody at all: no level reaches a verified co
 
 
 def reachable(user) -> bool:
-    """Return whether `user` can be paged: only verified methods are (models say why)."""
-    return user.is_active and user.contact_methods.filter(verified=True).exists()
+    """Return whether `user` can be paged: may be paged at all, and has a verified method."""
+    return unpageable_reason(user) is None and user.contact_methods.filter(verified=True).exists()
 
 
 def schedule_people(schedule: Schedule) -> set:
