@@ -52,3 +52,61 @@ class ApiToken(models.Model):
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, digest=token_digest(raw), hint=raw[:10])
         return token, raw
+
+
+class Role(models.TextChoices):
+    """What a member may do in a team; each role includes the ones below it."""
+
+    MANAGER = "manager", "Manager: changes the team's configuration"
+    RESPONDER = "responder", "Responder: is paged and acts on the team's incidents"
+    OBSERVER = "observer", "Observer: reads only"
+
+
+# The roles that include each role (a manager also responds; everyone observes).
+AT_LEAST = {
+    Role.MANAGER: (Role.MANAGER,),
+    Role.RESPONDER: (Role.MANAGER, Role.RESPONDER),
+    Role.OBSERVER: (Role.MANAGER, Role.RESPONDER, Role.OBSERVER),
+}
+
+# The team that objects made without one join, and that the upgrade puts everything in.
+DEFAULT_TEAM_SLUG = "default"
+
+
+class Team(models.Model):
+    """The unit of ownership: its services, schedules and policies, and the people in it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="Its short name in URLs and configuration files."
+    )
+    members = models.ManyToManyField(User, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """One person in one team, with their role there."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.RESPONDER)
+
+    class Meta:
+        ordering = ["team", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_once_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+def default_team_id() -> int:
+    """Return the Default team's id, making the team if it is gone (the model field default)."""
+    team, _ = Team.objects.get_or_create(slug=DEFAULT_TEAM_SLUG, defaults={"name": "Default"})
+    return team.pk

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from accounts.models import default_team_id
 from escalation.planner import PolicyShape
 from oncall.timezones import at_most_a_year
 from schedules.models import Schedule
@@ -14,7 +15,16 @@ from schedules.models import Schedule
 class EscalationPolicy(models.Model):
     """Who to page, in which order, and how often to go round."""
 
+    team_path = "team"
+
     name = models.CharField(max_length=200, unique=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        default=default_team_id,
+        related_name="escalation_policies",
+        help_text="The team that owns it: its managers change it.",
+    )
     description = models.TextField(blank=True)
     repeat = models.PositiveSmallIntegerField(
         default=0, help_text="How many more times to loop over all levels after the last one."
@@ -34,6 +44,8 @@ class EscalationPolicy(models.Model):
 
 class Tier(models.Model):
     """One level of a policy: its targets, and how long they have to acknowledge."""
+
+    team_path = "policy__team"
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="tiers")
     position = models.PositiveSmallIntegerField(default=0)

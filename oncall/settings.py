@@ -485,3 +485,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# Teams: everyone signed in may read other teams' incidents and schedules (never their
+# integrations or anyone's contact details); false keeps each team's to its members.
+TEAMS_OPEN_READ = env_bool("TEAMS_OPEN_READ", True)

@@ -13,6 +13,7 @@ from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts.models import default_team_id
 from escalation.models import EscalationPolicy
 from oncall.constraints import CompositeForeignKey
 from oncall.timezones import at_most_a_year
@@ -36,7 +37,16 @@ class Urgency(models.TextChoices):
 class Service(models.Model):
     """Something that can break: alerts arrive on it, its policy says who to page."""
 
+    team_path = "team"
+
     name = models.CharField(max_length=200, unique=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        default=default_team_id,
+        related_name="services",
+        help_text="The team that owns it: its managers change it.",
+    )
     description = models.TextField(blank=True)
     escalation_policy = models.ForeignKey(
         EscalationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="services"
@@ -80,6 +90,8 @@ class Service(models.Model):
 class MaintenanceWindow(models.Model):
     """A span in which the service's incidents are recorded but nobody is paged."""
 
+    team_path = "service__team"
+
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="maintenance_windows"
     )
@@ -122,6 +134,8 @@ class Grouping(models.TextChoices):
 
 class Integration(models.Model):
     """A webhook URL, unique and secret, through which one monitoring tool posts alerts."""
+
+    team_path = "service__team"  # its service's team; never read by other teams (a secret)
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="integrations")
     name = models.CharField(max_length=200)
@@ -263,6 +277,10 @@ class Incident(models.Model):
     loses nothing: `escalation_due_at` says when the next step is due, and the sweeper finds it.
     """
 
+    team_path = "service__team"
+    open_read = True  # TEAMS_OPEN_READ: incident work is often cross-team
+    paged_lookup = "notifications__user"  # whoever it paged reads it and acts on it
+
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents")
     dedup_key = models.CharField(max_length=255)
     summary = models.CharField(max_length=1024)
@@ -312,6 +330,10 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.summary}"
 
+    def was_paged(self, user) -> bool:
+        """Return whether this incident paged `user` (they may then read it and act on it)."""
+        return self.notifications.filter(user_id=user.pk).exists()
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
@@ -330,6 +352,9 @@ class Alert(models.Model):
     Alerts with a fingerprint (Alertmanager, Grafana) are updated in place when the tool sends
     their current state again; others are one row per event.
     """
+
+    team_path = "incident__service__team"
+    open_read = True
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
     integration = models.ForeignKey(
@@ -368,6 +393,9 @@ ADDED_QUIET = dt.timedelta(minutes=1)
 
 class TimelineEntry(models.Model):
     """Something that happened to an incident, in the words a responder reads."""
+
+    team_path = "incident__service__team"
+    open_read = True
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(auto_now_add=True, db_index=True)

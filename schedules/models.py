@@ -9,6 +9,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import default_team_id
 from oncall.timezones import MAX_INSTANT, MIN_INSTANT, validate_time_zone
 from schedules.resolver import CalendarEvent, LayerData, OverrideData, Restriction, ScheduleData
 
@@ -16,7 +17,17 @@ from schedules.resolver import CalendarEvent, LayerData, OverrideData, Restricti
 class Schedule(models.Model):
     """A named on-call schedule whose rotations are computed in `time_zone`."""
 
+    team_path = "team"
+    open_read = True  # TEAMS_OPEN_READ: who is on call is often asked across teams
+
     name = models.CharField(max_length=200, unique=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        default=default_team_id,
+        related_name="schedules",
+        help_text="The team that owns it: its managers change it.",
+    )
     description = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     handoff_notice = models.BooleanField(
@@ -88,6 +99,9 @@ class Layer(models.Model):
     An imported calendar keeps its last good copy (`calendar_body`) and its events expanded into
     `ImportedEvent` rows; a failed refresh records `calendar_error` and changes nothing else.
     """
+
+    team_path = "schedule__team"
+    open_read = True
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
     name = models.CharField(max_length=200, default="Rotation")
@@ -201,6 +215,9 @@ class ImportedEvent(models.Model):
 class LayerMember(models.Model):
     """A participant's place in a rotation; one person may hold several places."""
 
+    team_path = "layer__schedule__team"
+    open_read = True
+
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     position = models.PositiveSmallIntegerField(default=0)
@@ -235,6 +252,9 @@ class LayerRestriction(models.Model):
     09:00.
     """
 
+    team_path = "layer__schedule__team"
+    open_read = True
+
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="restrictions")
     kind = models.CharField(max_length=8, choices=RestrictionKind.choices)
     start_day = models.PositiveSmallIntegerField(
@@ -267,6 +287,9 @@ class LayerRestriction(models.Model):
 
 class Override(models.Model):
     """Someone covers a span: the whole schedule, or only where `replaces` would be on call."""
+
+    team_path = "schedule__team"
+    open_read = True
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
     user = models.ForeignKey(

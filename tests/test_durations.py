@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from accounts.models import default_team_id
 from escalation.models import EscalationPolicy
 from oncall.env import env_duration
 from paging.models import NotificationRule, Service
@@ -31,6 +32,7 @@ def admin_client(client, root):
 def service_form(service: Service, **durations: str) -> dict:
     return {
         "name": service.name,
+        "team": service.team_id,
         "description": "",
         "escalation_policy": service.escalation_policy_id,
         "urgency": service.urgency,
@@ -89,6 +91,7 @@ def test_a_bad_duration_in_admin_says_what_to_write_naming_the_field(admin_clien
 def test_level_timeouts_in_admin_take_durations_and_bare_minutes(admin_client, alice, bob):
     data = {
         "name": "Payments",
+        "team": default_team_id(),
         "description": "",
         "repeat": "1",
         "tiers-TOTAL_FORMS": "2",

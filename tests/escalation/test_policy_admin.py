@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.models import default_team_id
 from escalation.models import EscalationPolicy
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
@@ -28,6 +29,7 @@ def admin_client(client, db):
 def policy_form(name: str, levels: list[dict]) -> dict:
     data = {
         "name": name,
+        "team": default_team_id(),
         "description": "",
         "repeat": "1",
         "tiers-TOTAL_FORMS": str(len(levels)),

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import default_team_id
 from oncall.celery import app
 from schedules.imports import calendar_refresh
 from schedules.models import CalendarFeed, Layer, LayerKind, Schedule
@@ -490,6 +491,7 @@ def test_a_feed_layer_added_on_the_schedule_page_is_fetched_at_once(admin_client
         reverse("admin:schedules_schedule_add"),
         {
             "name": "Support",
+            "team": default_team_id(),
             "time_zone": "Europe/Berlin",
             "handoff_notice": "on",
             "layers-TOTAL_FORMS": 1,

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError
 from django.urls import reverse
 
+from accounts.models import default_team_id
 from escalation.models import EscalationPolicy
 from schedules.models import Layer, LayerMember, Schedule
 from tests.config.test_config_apply import EXAMPLE, apply
@@ -67,7 +68,7 @@ def test_layer_page_refuses_zero_shifts_in_words(admin_client, schedule, alice):
 def test_schedule_page_refuses_a_new_layer_of_zero_shifts_in_words(admin_client, schedule):
     row = {"name": "Nights", "level": 1, "kind": "rotation", "shift_count": 0}
     row |= {"shift_unit": "weeks", "handoff_date": "2026-11-30", "handoff_time": "09:00"}
-    data = {"name": "Primary", "time_zone": "Europe/Berlin"}
+    data = {"name": "Primary", "team": default_team_id(), "time_zone": "Europe/Berlin"}
     data |= inline("layers", [row]) | inline("overrides", [])
 
     response = admin_client.post(
@@ -99,7 +100,7 @@ def test_layer_page_saves_a_rotation_with_people(admin_client, schedule, alice, 
 def test_schedule_page_warns_about_a_rotation_added_without_people(admin_client, schedule):
     row = {"name": "Nights", "level": 1, "kind": "rotation", "shift_count": 1}
     row |= {"shift_unit": "weeks", "handoff_date": "2026-11-30", "handoff_time": "09:00"}
-    data = {"name": "Primary", "time_zone": "Europe/Berlin"}
+    data = {"name": "Primary", "team": default_team_id(), "time_zone": "Europe/Berlin"}
     data |= inline("layers", [row]) | inline("overrides", [])
 
     response = admin_client.post(
@@ -137,7 +138,7 @@ def test_config_refuses_a_rotation_without_people_naming_its_place(tmp_path):
 
 
 def policy_form(name: str, levels: list[dict]) -> dict:
-    data = {"name": name, "description": "", "repeat": "0"}
+    data = {"name": name, "team": default_team_id(), "description": "", "repeat": "0"}
     rows = [
         {"position": n, "ack_timeout": "5m", **level} for n, level in enumerate(levels, start=1)
     ]
