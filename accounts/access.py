@@ -224,3 +224,33 @@ def members_with(team_ids: Iterable[int], at_least: str) -> QuerySet:
         memberships__team_id__in=list(team_ids),
         memberships__role__in=AT_LEAST[Role(at_least)],
     ).distinct()
+
+
+# --- People's own rows (contact methods, notification rules, feeds) ---------------------------
+
+
+def may_manage_person(user: User, person: User) -> bool:
+    """Return whether `user` may see and change `person`'s contact methods and rules.
+
+    Their own; a site administrator anyone's; a manager those of the people in their teams.
+    Never anyone else: contact details do not cross teams.
+    """
+    if not _signed_in(user):
+        return False
+    if user.pk == person.pk or is_site_admin(user):
+        return True
+    managed = teams_where(user, Role.MANAGER)
+    return bool(managed) and Membership.objects.filter(user=person, team_id__in=managed).exists()
+
+
+def manageable_people(user: User) -> QuerySet:
+    """Return the people whose own rows `user` may see and change (see may_manage_person)."""
+    if not _signed_in(user):
+        return User.objects.none()
+    if is_site_admin(user):
+        return User.objects.all()
+    managed = teams_where(user, Role.MANAGER)
+    mine = Q(pk=user.pk)
+    if managed:
+        mine |= Q(pk__in=Membership.objects.filter(team_id__in=managed).values("user_id"))
+    return User.objects.filter(mine)
