@@ -347,3 +347,14 @@ def test_start_up_refuses_a_malformed_team_map_and_a_half_configuration():
     assert half.returncode != 0
     assert "OIDC_CLIENT_ID is not" in half.stderr
     assert CLIENT_SECRET not in half.stderr + half.stdout
+
+
+def test_an_unreachable_provider_is_a_page_not_an_error(issuer, client, settings, caplog):
+    settings.OIDC_ISSUER = "http://127.0.0.1:1"
+
+    with caplog.at_level(logging.WARNING, logger="accounts.sso"):
+        response = client.get("/sso/login/")
+
+    assert response.status_code == 403
+    assert "Single sign-on did not sign you in" in response.content.decode()
+    assert "cannot read the discovery document http://127.0.0.1:1/" in caplog.text
