@@ -105,4 +105,6 @@ def _person_refusal(change: Change, scope: Scope) -> str | None:
         return f"user {change.name} is new: only a site administrator may add people"
     if not may_manage_person(scope.actor, person):
         return f"user {change.name}: you may change only yourself and the people of your teams"
+    if "staff" in change.fields:
+        return f"user {change.name}: only a site administrator may change who is staff"
     return None
