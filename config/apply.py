@@ -4,12 +4,20 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Team, User
 from config.fields import ConfigError
 from config.plan import Change, plan
 from config.read import read_document, unique_names
-from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSpec, UserSpec
-from escalation.models import EscalationPolicy, Tier
+from config.spec import (
+    Document,
+    LayerSpec,
+    PolicySpec,
+    ScheduleSpec,
+    ServiceSpec,
+    TierSpec,
+    UserSpec,
+)
+from escalation.models import EscalationPolicy, Tier, level_pointers, tier_set_teams
 from paging.engine import maintenance_changed
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
 from paging.notify.verification import contact_method_verification_send
@@ -197,6 +205,7 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
     policy.save()
     if old is not None and old.tiers == spec.tiers:
         return
+    pointers = level_pointers(policy)
     policy.tiers.all().delete()
     for position, tier in enumerate(spec.tiers):
         row = Tier(policy=policy, position=position, ack_timeout=tier.ack_timeout)
@@ -204,6 +213,19 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
         row.save()
         row.users.set(_users_named(tier.users))
         row.schedules.set(Schedule.objects.filter(name__in=tier.schedules))
+        tier_set_teams(row, _level_teams(tier), pointers)
+
+
+def _level_teams(tier: TierSpec) -> list[tuple[int, str]]:
+    """Return the level's (team id, mode) pairs; raise naming the place of an unknown team."""
+    teams = dict(
+        Team.objects.filter(slug__in=[t.team for t in tier.teams]).values_list("slug", "pk")
+    )
+    if unknown := [t for t in tier.teams if t.team not in teams]:
+        raise ConfigError(
+            [(f"{t.at or tier.at}.team", f'no team named "{t.team}"') for t in unknown]
+        )
+    return [(teams[t.team], t.mode) for t in tier.teams]
 
 
 def _write_service(spec: ServiceSpec, old: ServiceSpec | None, path: str) -> None:

@@ -16,6 +16,7 @@ from config.spec import (
     RuleSpec,
     ScheduleSpec,
     ServiceSpec,
+    TeamTargetSpec,
     TierSpec,
     UserSpec,
     WindowSpec,
@@ -138,7 +139,7 @@ def _restrictions(layer) -> tuple[RestrictionSpec, ...]:
 
 def _policies():
     return EscalationPolicy.objects.order_by("name").prefetch_related(
-        "tiers__users", "tiers__schedules"
+        "tiers__users", "tiers__schedules", "tiers__team_links__team"
     )
 
 
@@ -152,6 +153,11 @@ def _policy(policy: EscalationPolicy) -> PolicySpec:
                 ack_timeout=t.ack_timeout,
                 users=tuple(sorted(u.username for u in t.users.all())),
                 schedules=tuple(sorted(s.name for s in t.schedules.all())),
+                teams=tuple(
+                    sorted(
+                        TeamTargetSpec(team=x.team.slug, mode=x.mode) for x in t.team_links.all()
+                    )
+                ),
             )
             for t in policy.tiers.all()
         ),
