@@ -78,7 +78,8 @@ def test_level_without_targets_is_refused(admin_client, alice):
 
     response = admin_client.post(ADD, policy_form("Half", levels))
 
-    assert "Each level needs someone to page: add a person, a schedule or a team." in errors(response)
+    message = "Each level needs someone to page: add a person, a schedule or a team."
+    assert message in errors(response)
     assert not EscalationPolicy.objects.exists()
 
 
