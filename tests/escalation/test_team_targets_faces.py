@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from accounts.models import Membership, Role, Team
@@ -239,3 +240,13 @@ def test_warns_when_a_team_target_has_nobody_who_can_be_paged(payments):
     )
     ContactMethodFactory(user=responder)
     assert policy_warnings(policy) == []
+
+
+def test_a_team_a_level_pages_cannot_be_deleted(payments):
+    policy = PolicyFactory(levels=[[]])
+    TierTeam.objects.create(tier=policy.tiers.get(), team=payments, mode=TeamMode.ALL)
+
+    with pytest.raises(ProtectedError):
+        payments.delete()
+
+    assert TierTeam.objects.filter(team=payments).exists()
