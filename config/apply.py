@@ -16,9 +16,10 @@ from config.spec import (
     ScheduleSpec,
     ServiceSpec,
     TeamSpec,
+    TierSpec,
     UserSpec,
 )
-from escalation.models import EscalationPolicy, Tier
+from escalation.models import EscalationPolicy, Tier, level_pointers, tier_set_teams
 from paging.engine import maintenance_changed
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
 from paging.notify.verification import contact_method_verification_send
@@ -245,6 +246,7 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
     policy.save()
     if old is not None and old.tiers == spec.tiers:
         return
+    pointers = level_pointers(policy)
     policy.tiers.all().delete()
     for position, tier in enumerate(spec.tiers):
         row = Tier(policy=policy, position=position, ack_timeout=tier.ack_timeout)
@@ -252,6 +254,19 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
         row.save()
         row.users.set(_users_named(tier.users))
         row.schedules.set(Schedule.objects.filter(name__in=tier.schedules))
+        tier_set_teams(row, _level_teams(tier), pointers)
+
+
+def _level_teams(tier: TierSpec) -> list[tuple[int, str]]:
+    """Return the level's (team id, mode) pairs; raise naming the place of an unknown team."""
+    teams = dict(
+        Team.objects.filter(slug__in=[t.team for t in tier.teams]).values_list("slug", "pk")
+    )
+    if unknown := [t for t in tier.teams if t.team not in teams]:
+        raise ConfigError(
+            [(f"{t.at or tier.at}.team", f'no team named "{t.team}"') for t in unknown]
+        )
+    return [(teams[t.team], t.mode) for t in tier.teams]
 
 
 def _write_service(spec: ServiceSpec, old: ServiceSpec | None, path: str) -> None:

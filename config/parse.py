@@ -43,10 +43,12 @@ from config.spec import (
     ScheduleSpec,
     ServiceSpec,
     TeamSpec,
+    TeamTargetSpec,
     TierSpec,
     UserSpec,
     WindowSpec,
 )
+from escalation.models import TeamMode
 from paging.models import ContactKind, Grouping, IntegrationKind, Urgency
 from schedules import imports
 from schedules.models import NO_PEOPLE, LayerKind, rotation_people_error
@@ -441,7 +443,7 @@ def _policy(reader: Reader, path: str, raw: object) -> PolicySpec | None:
 
 
 def _tier(reader: Reader, path: str, raw: object) -> TierSpec | None:
-    obj = reader.mapping(raw, path, ("targets", "ack_timeout"))
+    obj = reader.mapping(raw, path, ("targets", "teams", "ack_timeout"))
     if obj is None:
         return None
     users, schedules = [], []
@@ -467,8 +469,26 @@ def _tier(reader: Reader, path: str, raw: object) -> TierSpec | None:
         ack_timeout=timeout or duration("5m"),
         users=tuple(sorted(set(u for u in users if u))),
         schedules=tuple(sorted(set(s for s in schedules if s))),
+        teams=_teams(reader, path, obj),
         at=path,
     )
+
+
+def _teams(reader: Reader, path: str, obj: dict) -> tuple[TeamTargetSpec, ...]:
+    """Read a level's `teams: [{team: payments, mode: round_robin}]` (the team is checked on apply,
+    where the database's teams are known)."""
+    found: dict[str, TeamTargetSpec] = {}
+    for where, raw in reader.items(obj, "teams", path):
+        target = reader.mapping(raw, where, ("team", "mode"))
+        if target is None:
+            continue
+        slug = reader.take(target, "team", where, name)
+        mode = reader.take(target, "mode", where, choice(TeamMode.values), TeamMode.ALL)
+        if slug in found:
+            reader.fail(f"{where}.team", f'team "{slug}" is already a target of this level')
+        elif slug is not None and mode is not None:
+            found[slug] = TeamTargetSpec(team=slug, mode=str(mode), at=where)
+    return tuple(sorted(found.values()))
 
 
 def _service(reader: Reader, path: str, raw: object) -> ServiceSpec | None:

@@ -18,6 +18,7 @@ from config.spec import (
     ScheduleSpec,
     ServiceSpec,
     TeamSpec,
+    TeamTargetSpec,
     TierSpec,
     UserSpec,
     WindowSpec,
@@ -185,7 +186,7 @@ def _policies():
     return (
         EscalationPolicy.objects.order_by("name")
         .select_related("team")
-        .prefetch_related("tiers__users", "tiers__schedules")
+        .prefetch_related("tiers__users", "tiers__schedules", "tiers__team_links__team")
     )
 
 
@@ -200,6 +201,11 @@ def _policy(policy: EscalationPolicy) -> PolicySpec:
                 ack_timeout=t.ack_timeout,
                 users=tuple(sorted(u.username for u in t.users.all())),
                 schedules=tuple(sorted(s.name for s in t.schedules.all())),
+                teams=tuple(
+                    sorted(
+                        TeamTargetSpec(team=x.team.slug, mode=x.mode) for x in t.team_links.all()
+                    )
+                ),
             )
             for t in policy.tiers.all()
         ),

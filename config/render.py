@@ -18,6 +18,7 @@ from config.spec import (
     ScheduleSpec,
     ServiceSpec,
     TeamSpec,
+    TierSpec,
     UserSpec,
 )
 from oncall.durations import format_duration
@@ -214,15 +215,18 @@ def _policy(policy: PolicySpec) -> dict:
         "team": policy.team,
         "description": policy.description,
         "repeat": policy.repeat,
-        "tiers": [
-            {
-                "targets": [{"user": u} for u in t.users] + [{"schedule": s} for s in t.schedules],
-                "ack_timeout": format_duration(t.ack_timeout),
-            }
-            for t in policy.tiers
-        ],
+        "tiers": [_tier(t) for t in policy.tiers],
     }
     return _drop(data, {"description": "", "repeat": 0, "tiers": []} | OWNER)
+
+
+def _tier(tier: TierSpec) -> dict:
+    data = {
+        "targets": [{"user": u} for u in tier.users] + [{"schedule": s} for s in tier.schedules],
+        "teams": [{"team": t.team, "mode": t.mode} for t in tier.teams],
+        "ack_timeout": format_duration(tier.ack_timeout),
+    }
+    return _drop(data, {"teams": []})
 
 
 def _service(service: ServiceSpec) -> dict:

@@ -102,11 +102,21 @@ class ScheduleSpec:
     overrides: tuple[OverrideSpec, ...] | None = None  # None: the file leaves them alone
 
 
+@dataclass(frozen=True, order=True)
+class TeamTargetSpec:
+    """A level's team target: the team's slug, and all its responders or round_robin."""
+
+    team: str
+    mode: str = "all"
+    at: str = field(default="", compare=False, repr=False)  # its place in the file
+
+
 @dataclass(frozen=True)
 class TierSpec:
     ack_timeout: dt.timedelta
     users: tuple[str, ...] = ()
     schedules: tuple[str, ...] = ()
+    teams: tuple[TeamTargetSpec, ...] = ()  # sorted by team
     at: str = field(default="", compare=False, repr=False)  # its place in the file
 
 

@@ -1,4 +1,5 @@
-"""Admin for escalation policies: levels inline, one row each with people, schedules and timeout."""
+"""Admin for escalation policies: levels inline, one row each with people, schedules, teams and
+timeout."""
 
 import datetime as dt
 
@@ -6,12 +7,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from accounts.models import Team
 from escalation.checks import policy_warnings
-from escalation.models import EscalationPolicy, Tier
+from escalation.models import EscalationPolicy, TeamMode, Tier, tier_set_teams
 from oncall.durations import DurationFormField
 
 # Where a level without a number goes: after every numbered one (then renumbered 1, 2, 3 …).
 LAST = 32767
+# The level form's team fields and the mode each one pages its teams in.
+TEAM_FIELDS = {"teams_all": TeamMode.ALL, "teams_round_robin": TeamMode.ROUND_ROBIN}
 
 
 class TierForm(forms.ModelForm):
@@ -35,6 +39,22 @@ class TierForm(forms.ModelForm):
         "(e.g. 30s, 5m, 1h30m; a bare number is minutes).",
     )
 
+    # A level's team targets, one list per mode (each link keeps its own round-robin pointer).
+    teams_all = forms.ModelMultipleChoiceField(
+        Team.objects.all(),
+        required=False,
+        label="Teams: all responders",
+        help_text="Every responder and manager of these teams is paged.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    teams_round_robin = forms.ModelMultipleChoiceField(
+        Team.objects.all(),
+        required=False,
+        label="Teams: round-robin",
+        help_text="The next responder of each of these teams, in turn, each time the level fires.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+
     class Meta:
         model = Tier
         fields = ["position", "ack_timeout", "users", "schedules"]
@@ -44,6 +64,9 @@ class TierForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["position"] = self.instance.position + 1
+            links = list(self.instance.team_links.all())
+            for field, mode in TEAM_FIELDS.items():
+                self.initial[field] = [link.team_id for link in links if link.mode == mode]
 
     def clean_ack_timeout(self) -> dt.timedelta:
         timeout = self.cleaned_data["ack_timeout"]
@@ -55,9 +78,26 @@ class TierForm(forms.ModelForm):
         data = super().clean()
         if data.get("DELETE"):
             return data
-        if not data.get("users") and not data.get("schedules"):
-            raise ValidationError("Each level needs someone to page: add a person or a schedule.")
+        teams = [*data.get("teams_all", []), *data.get("teams_round_robin", [])]
+        if not data.get("users") and not data.get("schedules") and not teams:
+            raise ValidationError(
+                "Each level needs someone to page: add a person, a schedule or a team."
+            )
+        if both := set(data.get("teams_all", [])) & set(data.get("teams_round_robin", [])):
+            names = ", ".join(sorted(str(team) for team in both))
+            self.add_error(
+                "teams_round_robin", f"A team is paged one way per level: {names} is in both lists."
+            )
         return data
+
+    def _save_m2m(self) -> None:
+        super()._save_m2m()
+        teams = [
+            (team.pk, mode)
+            for field, mode in TEAM_FIELDS.items()
+            for team in self.cleaned_data.get(field, [])
+        ]
+        tier_set_teams(self.instance, teams)
 
     def save(self, commit: bool = True) -> Tier:
         number = self.cleaned_data.get("position")

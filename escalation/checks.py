@@ -1,5 +1,7 @@
 """Warnings about a saved policy that would page nobody, in words an admin can act on."""
 
+from accounts.access import members_with
+from accounts.models import Role
 from accounts.people import unpageable_reason
 from escalation.models import EscalationPolicy, Tier
 from schedules.models import ImportedEvent, LayerMember, Schedule
@@ -35,6 +37,14 @@ def level_warning(number: int, tier: Tier) -> tuple[str | None, bool]:
             reached = True
         else:
             reasons.append(f"nobody in schedule {schedule} has a verified contact method")
+    for link in tier.team_links.all():
+        people = members_with([link.team_id], Role.RESPONDER)
+        if not people:
+            reasons.append(f"team {link.team} has no active responders or managers")
+        elif any(reachable(p) for p in people):
+            reached = True
+        else:
+            reasons.append(f"no responder in team {link.team} has a verified contact method")
     if reached:
         return None, True
     return f"Level {number} pages nobody: {'; '.join(reasons)}.", False
@@ -43,7 +53,9 @@ def level_warning(number: int, tier: Tier) -> tuple[str | None, bool]:
 def policy_warnings(policy: EscalationPolicy) -> list[str]:
     """Return what is wrong with `policy`'s levels, most specific first; [] when all page."""
     warnings, anyone = [], False
-    tiers = policy.tiers.order_by("position", "id").prefetch_related("users", "schedules")
+    tiers = policy.tiers.order_by("position", "id").prefetch_related(
+        "users", "schedules", "team_links__team"
+    )
     for number, tier in enumerate(tiers, 1):
         warning, reached = level_warning(number, tier)
         anyone = anyone or reached

@@ -1,4 +1,4 @@
-"""Escalation policies: ordered tiers (Level 1, 2, 3 …) of people and schedules to page."""
+"""Escalation policies: ordered tiers (Level 1, 2, 3 …) of people, schedules and teams to page."""
 
 import datetime as dt
 
@@ -60,6 +60,7 @@ class Tier(models.Model):
     schedules = models.ManyToManyField(
         Schedule, blank=True, related_name="+", through="TierSchedule"
     )
+    # Teams are reached through `team_links` (TierTeam): each link has its own mode and pointer.
 
     class Meta:
         ordering = ["policy", "position", "id"]
@@ -103,3 +104,90 @@ class TierSchedule(models.Model):
 
     def __str__(self) -> str:
         return str(self.tier)
+
+
+class TeamMode(models.TextChoices):
+    """How a level pages a team."""
+
+    ALL = "all", "All its responders"
+    ROUND_ROBIN = "round_robin", "Round-robin: the next responder each time the level fires"
+
+
+class TierTeam(models.Model):
+    """A level's team target; for round-robin, also who was picked last (the rotation pointer).
+
+    The team's responders are its active responders and managers, ordered by username then id.
+    The pointer moves only under a row lock, in the transaction that pages (paging/rotation.py).
+    """
+
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="team_links")
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="escalation_levels"
+    )
+    mode = models.CharField(max_length=16, choices=TeamMode.choices, default=TeamMode.ALL)
+    last_picked = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["tier", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "team"], name="tier_team_once_per_level")
+        ]
+        verbose_name = "escalation level"
+
+    def __str__(self) -> str:
+        return str(self.tier)
+
+    @property
+    def why(self) -> str:
+        """Say, for the timeline, how this link chose the people it pages."""
+        return (
+            f"round-robin in {self.team}"
+            if self.mode == TeamMode.ROUND_ROBIN
+            else f"in {self.team}"
+        )
+
+
+# Who each (level position, team) link of a policy picked last: what a replacement carries over.
+Pointers = dict[tuple[int, int], int]
+
+
+def level_pointers(policy: EscalationPolicy) -> Pointers:
+    """Return the policy's round-robin pointers, to keep turns when its levels are replaced."""
+    links = TierTeam.objects.filter(tier__policy=policy, last_picked__isnull=False)
+    return {
+        (link.tier.position, link.team_id): link.last_picked_id
+        for link in links.select_related("tier")
+    }
+
+
+def tier_set_teams(
+    tier: Tier, teams: list[tuple[int, str]], pointers: Pointers | None = None
+) -> None:
+    """Make the level's team targets `teams` ((team id, mode) pairs).
+
+    A kept link keeps its pointer; a new one takes the pointer `pointers` has for its place.
+    """
+    wanted = dict(teams)
+    TierTeam.objects.filter(tier=tier).exclude(team_id__in=wanted).delete()
+    for link in TierTeam.objects.filter(tier=tier):
+        if link.mode != wanted[link.team_id]:
+            link.mode = wanted[link.team_id]
+            link.save(update_fields=["mode"])
+        del wanted[link.team_id]
+    pointers = pointers or {}
+    TierTeam.objects.bulk_create(
+        TierTeam(
+            tier=tier,
+            team_id=team_id,
+            mode=mode,
+            last_picked_id=pointers.get((tier.position, team_id)),
+        )
+        for team_id, mode in wanted.items()
+    )

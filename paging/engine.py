@@ -41,6 +41,7 @@ from paging.notify.channels import sending_stale_after
 from paging.notify.contacts import unusable_reason
 from paging.notify.delivery import notification_abandon, notification_body, notification_deliver
 from paging.queue import deliver_later, enqueue_on_commit
+from paging.rotation import team_targets
 from schedules.resolver import oncall_at
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,18 @@ class Targets:
     people: list[tuple[User, list[Rule]]]
     missing: list[str]
     refused: list[str] = field(default_factory=list)  # contact methods that must not be used
+    why: dict[int, str] = field(default_factory=dict)  # by user id: reached through a team
 
 
-def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
-    """Return the tier's people at `now` who may be paged (each once), and why others are not."""
+# Which firing of a level is being resolved: round-robin team targets pick (and store) for it.
+Firing = tuple[Incident, Position]
+
+
+def _people_of(
+    tier: Tier, now: dt.datetime, firing: Firing | None = None
+) -> tuple[list[User], list[str], dict[int, str]]:
+    """Return the tier's people at `now` who may be paged (each once), why others are not, and
+    how each reached through a team was chosen."""
     ids: list[int] = [u.pk for u in tier.users.all()]
     empty = []
     for schedule in tier.schedules.all():
@@ -78,9 +87,17 @@ def _people_of(tier: Tier, now: dt.datetime) -> tuple[list[User], list[str]]:
         if not oncall:
             empty.append(f"nobody on call in {schedule}")
     known = {u.pk: u for u in tier.users.all()}
+    teams, nobody = team_targets(tier, firing)
+    why = {}
+    for person, reason in teams:
+        known.setdefault(person.pk, person)
+        if person.pk not in ids:
+            ids.append(person.pk)
+            why[person.pk] = reason
     if unknown := [i for i in ids if i not in known]:
         known |= User.objects.in_bulk(unknown)
-    return _pageable([known[i] for i in dict.fromkeys(ids) if i in known], empty)
+    people, missing = _pageable([known[i] for i in dict.fromkeys(ids) if i in known], empty)
+    return people, missing + nobody, why
 
 
 def _pageable(people: list[User], missing: list[str]) -> tuple[list[User], list[str]]:
@@ -96,7 +113,7 @@ def _pageable(people: list[User], missing: list[str]) -> tuple[list[User], list[
 
 def tier_people(tier: Tier, now: dt.datetime) -> list[User]:
     """Return the tier's people at `now`, schedules resolved, each once, in target order."""
-    return _people_of(tier, now)[0]
+    return _people_of(tier, now)[0]  # round-robin teams: the next in turn, nothing moved
 
 
 def rules_for(people: list[User]) -> dict[int, list[Rule]]:
@@ -125,13 +142,16 @@ def person_rules(user: User) -> list[Rule]:
     return rules_for([user])[user.pk]
 
 
-def tier_targets(tier: Tier, now: dt.datetime) -> Targets:
-    """Return whom the tier pages at `now` with their rules, and why anyone is left out."""
-    if not tier.users.all() and not tier.schedules.all():
+def tier_targets(tier: Tier, now: dt.datetime, firing: Firing | None = None) -> Targets:
+    """Return whom the tier pages at `now` with their rules, and why anyone is left out.
+
+    With a firing, round-robin team targets pick for it (once: a retry reuses the pick).
+    """
+    if not tier.users.all() and not tier.schedules.all() and not tier.team_links.all():
         return Targets(people=[], missing=["the level has no targets"])
-    people, empty = _people_of(tier, now)
+    people, empty, why = _people_of(tier, now, firing)
     rules = rules_for(people) if people else {}
-    targets = Targets(people=[], missing=empty)
+    targets = Targets(people=[], missing=empty, why=why)
     for person in people:
         usable = [rule for rule in rules[person.pk] if not _refused(targets, person, rule[1])]
         if usable:
@@ -187,7 +207,7 @@ def _label(position: Position) -> str:
 def _page_step(incident: Incident, tier: Tier, step: Step, now: dt.datetime) -> list | None:
     """Page the step's tier; return its new notifications, or None when it had nobody."""
     label = _label(step.position)
-    targets = tier_targets(tier, now)
+    targets = tier_targets(tier, now, (incident, step.position))
     for message in targets.refused:
         timeline_add(incident=incident, kind="skipped", message=message)
     if not targets.people:
@@ -195,10 +215,15 @@ def _page_step(incident: Incident, tier: Tier, step: Step, now: dt.datetime) -> 
         timeline_add(incident=incident, kind="skipped", message=f"{label} skipped: {why}")
         return None
     created = _notifications(incident, targets, step.position, now)
-    names = ", ".join(str(p) for p, _ in targets.people)
+    names = ", ".join(_named(p, targets.why) for p, _ in targets.people)
     note = f" ({'; '.join(targets.missing)})" if targets.missing else ""
     timeline_add(incident=incident, kind="escalated", message=f"{label} paged: {names}{note}")
     return created
+
+
+def _named(person: User, why: dict[int, str]) -> str:
+    """Return the person as the timeline names them: "Carol Cole (round-robin in Payments)"."""
+    return f"{person} ({why[person.pk]})" if person.pk in why else str(person)
 
 
 def _state(incident: Incident) -> State:
@@ -307,7 +332,8 @@ def _claim(incident_id: int, now: dt.datetime) -> Incident | None:
 def _step(incident: Incident, now: dt.datetime) -> list[Notification]:
     """Run the claimed incident's due step and save its new state."""
     policy = incident.service.escalation_policy
-    tiers = list(policy.tiers.prefetch_related("users", "schedules")) if policy else []
+    related = ("users", "schedules", "team_links__team")
+    tiers = list(policy.tiers.prefetch_related(*related)) if policy else []
     if not tiers:
         incident.escalation_due_at = None
         timeline_add(incident=incident, kind="not_paged", message="Policy has no levels to page")

@@ -628,6 +628,35 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} to {self.user}"
 
 
+class RoundRobinPick(models.Model):
+    """Whom one firing of a level picked from a round-robin team target.
+
+    Written in the transaction that claims the incident and pages, with the team link's pointer
+    moved under a row lock; unique per firing (incident, round, tier, loop, link), so a retried
+    step reuses it and never moves the pointer twice.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    round = models.PositiveSmallIntegerField(default=0)
+    tier = models.PositiveSmallIntegerField()
+    loop = models.PositiveSmallIntegerField(default=0)
+    link = models.ForeignKey("escalation.TierTeam", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "round", "tier", "loop", "link"],
+                name="round_robin_pick_once_per_firing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} for incident #{self.incident_id}"
+
+
 class ReplyCode(models.Model):
     """The number a person replies with by SMS (`4A`) to act on one incident.
 

@@ -78,7 +78,8 @@ def test_level_without_targets_is_refused(admin_client, alice):
 
     response = admin_client.post(ADD, policy_form("Half", levels))
 
-    assert "Each level needs someone to page: add a person or a schedule." in errors(response)
+    message = "Each level needs someone to page: add a person, a schedule or a team."
+    assert message in errors(response)
     assert not EscalationPolicy.objects.exists()
 
 
@@ -196,5 +197,5 @@ def test_api_error_about_a_level_names_it_one_based(client, alice):
     response = client.post("/api/v1/escalation-policies/", body, content_type="application/json")
 
     assert response.status_code == 400
-    assert "Level 2 needs at least one person or schedule" in response.content.decode()
+    assert "Level 2 needs at least one person, schedule or team" in response.content.decode()
     assert not EscalationPolicy.objects.exists()
