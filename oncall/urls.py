@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("sso/", include("accounts.sso_views")),
     path("api/v1/", include("oncall.api")),
     path("", include("web.urls")),
     path("", include("paging.urls")),
