@@ -218,7 +218,7 @@ def test_incident_page_shows_summary_state_timeline_pages_details_and_safe_links
         "acknowledged",
         "Level 1 of 1, loop 1",
         "Acknowledged by Rita Reyes via SMS",
-        "Pam Park · SMS · Level 1",
+        "Pam Park · SMS · Level 1 · sent",
         "host web-3",
     ):
         assert expected in words, expected

@@ -117,3 +117,14 @@ def test_a_link_built_on_a_forged_host_header_is_not_sent(client, rita, settings
     client.post("/password/", {"email": rita.email}, HTTP_HOST="evil.example")
 
     assert "evil.example" not in mail.outbox[0].body
+
+
+def test_the_sign_in_page_offers_single_sign_on_only_when_it_is_configured(client, settings):
+    assert "single sign-on" not in client.get("/login/?next=/incidents/").content.decode()
+
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "oncall", "s3cret"
+    page = client.get("/login/?next=/incidents/").content.decode()
+
+    assert 'href="/sso/login/?next=%2Fincidents%2F"' in page
+    assert "s3cret" not in page
