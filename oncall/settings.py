@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "escalation",
     "paging",
     "config",
+    # The responder app at `/`: sign-in, Now, incidents.
+    "web",
     "oncall.apps.OncallConfig",
 ]
 
@@ -93,6 +95,11 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "oncall.urls"
+# Everyone signs in on the responder app's page (admin keeps its own); `/` is the Now page.
+LOGIN_URL = "web:signin"
+LOGIN_REDIRECT_URL = "web:now"
+# A password-setting link in an e-mail works this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 24 * 3600
 WSGI_APPLICATION = "oncall.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 

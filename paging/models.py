@@ -331,7 +331,14 @@ class Incident(models.Model):
         return f"#{self.pk} {self.summary}"
 
     def was_paged(self, user) -> bool:
-        """Return whether this incident paged `user` (they may then read it and act on it)."""
+        """Return whether this incident paged `user` (they may then read it and act on it).
+
+        A list that asked for all its rows at once sets `paged_known` ({person id: bool}), so
+        checking each row costs no query.
+        """
+        known = getattr(self, "paged_known", None)
+        if known is not None and user.pk in known:
+            return known[user.pk]
         return self.notifications.filter(user_id=user.pk).exists()
 
     @property

@@ -133,17 +133,18 @@ def test_front_page_shows_times_in_the_viewers_zone_naming_it(client, root):
     assert "Times in Europe/Berlin" in page
 
 
-def test_root_sends_signed_in_staff_to_admin(client, root):
+def test_root_is_the_responder_apps_now_page_with_a_link_to_admin_for_staff(client, root):
     response = client.get("/")
 
-    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert response.status_code == 200
+    assert 'href="/admin/"' in response.content.decode()
 
 
 def test_root_sends_everyone_else_to_the_sign_in_page(client):
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/"
+    assert response["Location"] == "/login/?next=/"
     assert client.get(response["Location"]).status_code == 200
 
 

@@ -33,7 +33,7 @@ def csp_of(response) -> dict[str, str]:
     return {p[0]: (p[1] if len(p) > 1 else "") for p in parts}
 
 
-@pytest.mark.parametrize("path", ["/admin/login/", "/api/v1/docs/", "/no-such-page/"])
+@pytest.mark.parametrize("path", ["/admin/login/", "/login/", "/api/v1/docs/", "/no-such-page/"])
 def test_html_pages_carry_a_strict_content_security_policy(client, path):
     policy = csp_of(client.get(path))
 

@@ -176,9 +176,19 @@ def _apps_imported_by(app: str) -> set[str]:
 
 
 def test_the_floors_below_paging_know_nothing_of_it():
-    below = {"escalation": {"paging", "config"}, "schedules": {"paging", "config", "escalation"}}
+    below = {"escalation": {"paging", "config", "web"}}
+    below["schedules"] = below["escalation"] | {"escalation"}
     below["accounts"] = below["schedules"] | {"schedules"}
 
     assert {app: _apps_imported_by(app) & above for app, above in below.items()} == {
         app: set() for app in below
+    }
+
+
+def test_nothing_below_the_top_floor_imports_the_web_app_or_config():
+    top = {"web", "config"}
+
+    assert {app: _apps_imported_by(app) & top for app in ("paging", "oncall")} == {
+        "paging": set(),
+        "oncall": set(),
     }

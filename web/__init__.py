@@ -1,0 +1,1 @@
+"""The responder app: sign-in, what needs me now, incidents and their live pages."""
