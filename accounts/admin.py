@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -8,12 +10,15 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from accounts import access
-from accounts.admin_access import PersonalAdmin, may_use_admin
+from accounts.admin_access import PersonalAdmin, for_site_admins_only, may_use_admin
 from accounts.models import ApiToken, Membership, Team, User
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
 
 # Roles come from team memberships (accounts/access.py); groups are unused.
 admin.site.unregister(Group)
+# Sign-in records (django-axes registers their pages on import): site administrators only.
+import_module("axes.admin")
+for_site_admins_only("axes")
 
 
 class MembershipInline(admin.TabularInline):

@@ -169,3 +169,31 @@ class PersonalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj: Model | None = None) -> bool:
         return self.has_view_permission(request, obj)
+
+
+class SiteAdminsOnly:
+    """Only site administrators see these pages (sign-in records: names and addresses)."""
+
+    def has_module_permission(self, request) -> bool:
+        return access.is_site_admin(_user(request))
+
+    def has_view_permission(self, request, obj: Model | None = None) -> bool:
+        return access.is_site_admin(_user(request))
+
+    def has_add_permission(self, request) -> bool:
+        return access.is_site_admin(_user(request)) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj: Model | None = None) -> bool:
+        return access.is_site_admin(_user(request)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj: Model | None = None) -> bool:
+        return access.is_site_admin(_user(request)) and super().has_delete_permission(request, obj)
+
+
+def for_site_admins_only(app_label: str) -> None:
+    """Give the registered pages of another app's models to site administrators only."""
+    for model, model_admin in list(admin.site._registry.items()):
+        if model._meta.app_label == app_label:
+            kind = type(model_admin)
+            admin.site.unregister(model)
+            admin.site.register(model, type(kind.__name__, (SiteAdminsOnly, kind), {}))

@@ -1,0 +1,286 @@
+"""Admin honours teams: every admin page, for every persona, answers what team roles allow.
+
+The walk takes its pages from `admin.site._registry` and the admin URL patterns: a new model
+admin or a new admin view without an expectation here fails the walk.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+
+from accounts.models import ApiToken, Membership, Role, Team, User
+from escalation.models import EscalationPolicy
+from paging.engine import incident_escalate
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
+from paging.models import (
+    ContactMethod,
+    HandoffNotice,
+    Incident,
+    Integration,
+    Notification,
+    NotificationRule,
+    Service,
+)
+from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
+from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ("changelist", "add", "change", "delete", "history")
+PERSONAS = ("anonymous", "observer", "responder", "manager", "other_manager", "site_admin")
+
+# Answers: a status code, LOGIN (302 to admin's sign-in) or GONE (302 to the admin index: the
+# object is not among those the viewer may see, so it "does not exist" for them).
+LOGIN, GONE = "login", "gone"
+ALL = (200, 200, 200, 200, 200)
+READ_ONLY = (200, 403, 200, 403, 200)  # view only: nobody adds or deletes here
+HIDDEN = (200, 200, GONE, GONE, GONE)  # may add their own, never sees this one
+HIDDEN_READ_ONLY = (200, 403, GONE, 403, GONE)
+OPEN_READ = (200, 200, 200, 403, 200)  # another team's schedules: read, never change
+REFUSED = (403, 403, 403, 403, 403)
+SIGN_INS = {AccessAttempt: REFUSED, AccessLog: REFUSED, AccessFailureLog: REFUSED}
+
+# What each persona gets on (changelist, add, change, delete, history) of Payments' object.
+EXPECTED = {
+    "manager": {
+        Service: ALL,
+        Integration: ALL,
+        EscalationPolicy: ALL,
+        Schedule: ALL,
+        Layer: ALL,
+        Override: ALL,
+        Incident: READ_ONLY,
+        Notification: READ_ONLY,
+        HandoffNotice: READ_ONLY,
+        ContactMethod: ALL,
+        NotificationRule: ALL,
+        ApiToken: ALL,
+        CalendarFeed: ALL,
+        User: READ_ONLY,
+        Team: READ_ONLY,
+        **SIGN_INS,
+    },
+    "other_manager": {
+        Service: HIDDEN,
+        Integration: HIDDEN,
+        EscalationPolicy: HIDDEN,
+        Schedule: OPEN_READ,
+        Layer: OPEN_READ,
+        Override: OPEN_READ,
+        Incident: READ_ONLY,
+        Notification: HIDDEN_READ_ONLY,
+        HandoffNotice: HIDDEN_READ_ONLY,
+        ContactMethod: HIDDEN,
+        NotificationRule: HIDDEN,
+        ApiToken: HIDDEN,
+        CalendarFeed: HIDDEN,
+        User: HIDDEN_READ_ONLY,
+        Team: HIDDEN_READ_ONLY,
+        **SIGN_INS,
+    },
+    "site_admin": {
+        **dict.fromkeys(admin.site._registry, ALL),
+        Incident: READ_ONLY,
+        Notification: (200, 403, 200, 200, 200),
+        HandoffNotice: (200, 403, 200, 200, 200),
+        **dict.fromkeys(SIGN_INS, (200, 403, 200, 200, 200)),
+    },
+}
+
+# The admin views of our own, and what each persona gets on Payments' object.
+CUSTOM = {
+    "schedules_schedule_picture": {"manager": 200, "other_manager": 200, "site_admin": 200},
+    "auth_user_password_change": {"manager": 403, "other_manager": 403, "site_admin": 200},
+}
+# Django's own site pages: the front page and app pages are walked; the rest are sign-in,
+# sign-out, one's own password, scripts and redirects that teams do not change.
+SITE = {"index", "app_list"}
+SITE_NOT_WALKED = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+}
+
+
+@dataclass
+class World:
+    payments: Team
+    search: Team
+    people: dict[str, User | None]
+    objects: dict[type, object]
+
+
+def _member(team: Team, username: str, role: str, **extra) -> User:
+    user = UserFactory(username=username, **extra)
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def world(db) -> World:
+    """Payments' objects of every kind, and the six personas (Search is the other team)."""
+    payments = Team.objects.create(name="Payments", slug="payments")
+    search = Team.objects.create(name="Search", slug="search")
+    people = {
+        "anonymous": None,
+        "observer": _member(payments, "olga", Role.OBSERVER),
+        "responder": _member(payments, "rita", Role.RESPONDER),
+        "manager": _member(payments, "max", Role.MANAGER),
+        "other_manager": _member(search, "sam", Role.MANAGER),
+        "site_admin": UserFactory(username="root", is_staff=True, is_superuser=True),
+    }
+    rita = people["responder"]
+    method = ContactMethodFactory(user=rita, address="+15550100009")
+    policy = PolicyFactory(name="payments policy", team=payments, levels=[[rita]])
+    service = ServiceFactory(name="payments-api", team=payments, escalation_policy=policy)
+    integration = Integration.objects.create(service=service, name="Alertmanager", kind="generic")
+    incident = alert_ingest(
+        integration=integration, event=Event(action="trigger", summary="Disk full"), payload={}
+    )
+    incident_escalate(incident.pk)
+    schedule = Schedule.objects.create(name="payments rota", time_zone="UTC", team=payments)
+    layer = Layer.objects.create(schedule=schedule, handoff_date=dt.date(2026, 1, 5))
+    LayerMember.objects.create(layer=layer, user=rita, position=0)
+    now = timezone.now()
+    objects = {
+        Service: service,
+        Integration: integration,
+        EscalationPolicy: policy,
+        Schedule: schedule,
+        Layer: layer,
+        Override: Override.objects.create(
+            schedule=schedule, user=rita, start=now, end=now + dt.timedelta(hours=1)
+        ),
+        Incident: incident,
+        Notification: Notification.objects.filter(incident=incident).first(),
+        HandoffNotice: HandoffNotice.objects.create(schedule=schedule, user=rita, shift_start=now),
+        ContactMethod: method,
+        NotificationRule: NotificationRule.objects.create(user=rita, contact_method=method),
+        ApiToken: ApiToken.issue(user=rita, name="ci")[0],
+        CalendarFeed: CalendarFeed.objects.create(user=rita, created_by=rita),
+        User: rita,
+        Team: payments,
+        **{model: _sign_in(model) for model in SIGN_INS},
+    }
+    return World(payments, search, people, objects)
+
+
+def _sign_in(model):
+    """Return a sign-in record of `model` (django-axes): who tried, from where."""
+    extra = {"failures_since_start": 1} if model is AccessAttempt else {}
+    return model.objects.create(
+        user_agent="curl",
+        ip_address="127.0.0.1",
+        username="max",
+        http_accept="*/*",
+        path_info="/",
+        **extra,
+    )
+
+
+def _client(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _page_url(model, page: str, obj) -> str:
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}"
+    return reverse(name, args=[] if page in ("changelist", "add") else [obj.pk])
+
+
+def _answer(response) -> int | str:
+    if response.status_code != 302:
+        return response.status_code
+    if response["Location"].startswith(reverse("admin:login")):
+        return LOGIN
+    return GONE if response["Location"] == reverse("admin:index") else response["Location"]
+
+
+def _named(patterns, prefix: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            names |= _named(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def _model_page_names() -> set[str]:
+    return {
+        f"{m._meta.app_label}_{m._meta.model_name}_{page}"
+        for m in admin.site._registry
+        for page in PAGES
+    }
+
+
+def test_every_admin_page_has_an_expectation():
+    found = _named(admin.site.get_urls())
+
+    unexpected = found - _model_page_names() - set(CUSTOM) - SITE - SITE_NOT_WALKED
+    assert unexpected == set(), "add these admin pages to the walk in this module"
+    for persona, expected in EXPECTED.items():
+        assert set(expected) == set(admin.site._registry), persona
+
+
+def _walk(world: World, persona: str) -> dict[str, int | str]:
+    client = _client(world.people[persona])
+    answers = {}
+    for model in admin.site._registry:
+        for page in PAGES:
+            url = _page_url(model, page, world.objects[model])
+            answers[f"{model.__name__} {page}"] = _answer(client.get(url))
+    args = {
+        "schedules_schedule_picture": [world.objects[Schedule].pk],
+        "auth_user_password_change": [world.people["responder"].pk],
+    }
+    for name, params in args.items():
+        answers[name] = _answer(client.get(reverse(f"admin:{name}", args=params)))
+    answers["index"] = _answer(client.get(reverse("admin:index")))
+    for label in {m._meta.app_label for m in admin.site._registry}:
+        answers[f"app {label}"] = _answer(client.get(reverse("admin:app_list", args=[label])))
+    return answers
+
+
+def _expected(persona: str) -> dict[str, int | str]:
+    if persona not in EXPECTED:  # not signed in, or not staff and managing no team
+        return dict.fromkeys(_walk_keys(), LOGIN)
+    wanted = {
+        f"{model.__name__} {page}": answer
+        for model, answers in EXPECTED[persona].items()
+        for page, answer in zip(PAGES, answers, strict=True)
+    }
+    wanted |= {name: answers[persona] for name, answers in CUSTOM.items()}
+    wanted["index"] = 200
+    for model, answers in EXPECTED[persona].items():  # an app page lists what one may view
+        key = f"app {model._meta.app_label}"
+        wanted[key] = 200 if answers[0] == 200 or wanted.get(key) == 200 else 404
+    return wanted
+
+
+def _walk_keys() -> list[str]:
+    keys = [f"{m.__name__} {page}" for m in admin.site._registry for page in PAGES]
+    apps = [f"app {m._meta.app_label}" for m in admin.site._registry]
+    return [*keys, *CUSTOM, "index", *apps]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_admin_page_answers_each_persona_as_team_roles_allow(world, persona):
+    answers = _walk(world, persona)
+
+    wrong = {key: (got, _expected(persona)[key]) for key, got in answers.items()}
+    wrong = {key: pair for key, pair in wrong.items() if pair[0] != pair[1]}
+    assert wrong == {}, "(got, expected)"
