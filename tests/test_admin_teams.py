@@ -144,7 +144,9 @@ def world(db) -> World:
     method = ContactMethodFactory(user=rita, address="+15550100009")
     policy = PolicyFactory(name="payments policy", team=payments, levels=[[rita]])
     service = ServiceFactory(name="payments-api", team=payments, escalation_policy=policy)
-    integration = Integration.objects.create(service=service, name="Alertmanager", kind="generic")
+    integration = Integration.objects.create(
+        service=service, name="payments-webhook", kind="generic"
+    )
     incident = alert_ingest(
         integration=integration, event=Event(action="trigger", summary="Disk full"), payload={}
     )
@@ -284,3 +286,228 @@ def test_every_admin_page_answers_each_persona_as_team_roles_allow(world, person
     wrong = {key: (got, _expected(persona)[key]) for key, got in answers.items()}
     wrong = {key: pair for key, pair in wrong.items() if pair[0] != pair[1]}
     assert wrong == {}, "(got, expected)"
+
+
+# --- What a team manager meets on the pages -----------------------------------------------------
+
+
+@pytest.fixture
+def search_service(world) -> Service:
+    return ServiceFactory(name="search-api", team=world.search, escalation_policy=None)
+
+
+def _management(page) -> dict[str, str]:
+    """Return the management form of each inline on an admin page (no rows added)."""
+    data = {}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management[name].value()
+    return data
+
+
+def _service_form(page, **fields) -> dict[str, str]:
+    base = {"name": "payments-db", "description": "", "urgency": "high", "storm_cap": "20"}
+    return {**_management(page), **base, "storm_window": "5m", **fields}
+
+
+def test_a_manager_lists_only_their_teams_services(world, search_service):
+    page = _client(world.people["manager"]).get(reverse("admin:paging_service_changelist"))
+
+    text = page.content.decode()
+    assert "payments-api" in text
+    assert "search-api" not in text
+
+
+def test_a_manager_adds_a_service_in_their_team_and_is_not_offered_another(world):
+    client = _client(world.people["manager"])
+    url = reverse("admin:paging_service_add")
+    page = client.get(url)
+
+    choices = page.context["adminform"].form.fields["team"].queryset
+    assert list(choices) == [world.payments]
+    assert page.context["adminform"].form["team"].value() == world.payments.pk
+    assert "Search" not in page.content.decode().split('name="team"', 1)[1].split("</select>")[0]
+
+    refused = client.post(url, _service_form(page, team=world.search.pk))
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert not Service.objects.filter(name="payments-db").exists()
+
+    added = client.post(url, _service_form(page, team=world.payments.pk))
+    assert added.status_code == 302
+    assert Service.objects.get(name="payments-db").team == world.payments
+
+
+def test_a_manager_cannot_open_another_teams_integration(world):
+    integration = world.objects[Integration]
+    client = _client(world.people["other_manager"])
+
+    page = client.get(reverse("admin:paging_integration_change", args=[integration.pk]))
+    listed = client.get(reverse("admin:paging_integration_changelist"))
+
+    assert page.status_code == 302 and page["Location"] == reverse("admin:index")
+    assert "payments-webhook" not in listed.content.decode()
+    assert integration.key not in listed.content.decode()
+
+
+def test_a_manager_cannot_make_anyone_staff(world):
+    rita = world.people["responder"]
+    client = _client(world.people["manager"])
+
+    client.post(
+        reverse("admin:accounts_user_change", args=[rita.pk]),
+        {
+            "username": "rita",
+            "first_name": "Rita",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "time_zone": "UTC",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    rita.refresh_from_db()
+    assert rita.first_name == "Rita"  # the form saved: the manager may change her details
+    assert (rita.is_staff, rita.is_superuser) == (False, False)
+
+
+def test_a_manager_cannot_set_a_team_members_password(world):
+    url = reverse("admin:auth_user_password_change", args=[world.people["responder"].pk])
+    form = {"password1": "n3w-Secret-pass", "password2": "n3w-Secret-pass"}
+
+    answer = _client(world.people["manager"]).post(url, form)
+
+    assert answer.status_code == 403
+    assert not User.objects.get(username="rita").check_password("n3w-Secret-pass")
+
+
+def test_the_team_filter_lists_one_teams_objects(world, search_service):
+    integration = Integration.objects.create(service=search_service, name="s", kind="generic")
+    event = Event(action="trigger", summary="Index stale")
+    alert_ingest(integration=integration, event=event, payload={})
+    client = _client(world.people["site_admin"])
+
+    services = client.get(
+        reverse("admin:paging_service_changelist"), {"team__id__exact": world.search.pk}
+    )
+    incidents = client.get(
+        reverse("admin:paging_incident_changelist"),
+        {"service__team__id__exact": world.search.pk},
+    )
+
+    assert [s.name for s in services.context["cl"].result_list] == ["search-api"]
+    assert [i.summary for i in incidents.context["cl"].result_list] == ["Index stale"]
+    assert "Payments" in services.content.decode().split('id="changelist-filter"', 1)[1]
+
+
+def test_another_teams_manager_reads_an_incident_but_cannot_act_on_it(world):
+    incident = world.objects[Incident]
+    client = _client(world.people["other_manager"])
+    url = reverse("admin:paging_incident_change", args=[incident.pk])
+
+    page = client.get(url)
+    pressed = client.post(url, {"_incident_action": "acknowledge"})
+    selected = client.post(
+        reverse("admin:paging_incident_changelist"),
+        {"action": "acknowledge", "_selected_action": [incident.pk]},
+        follow=True,
+    )
+
+    assert "Disk full" in page.content.decode()
+    assert 'name="_incident_action"' not in page.content.decode()
+    assert pressed.status_code == 403
+    assert "1 incident(s) left alone" in selected.content.decode()
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+
+
+def test_the_teams_manager_acknowledges_from_the_list(world):
+    incident = world.objects[Incident]
+
+    _client(world.people["manager"]).post(
+        reverse("admin:paging_incident_changelist"),
+        {"action": "acknowledge", "_selected_action": [incident.pk]},
+    )
+
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged"
+
+
+def test_another_teams_manager_cannot_delete_its_schedules_in_bulk(world):
+    schedule = world.objects[Schedule]
+
+    answer = _client(world.people["other_manager"]).post(
+        reverse("admin:schedules_schedule_changelist"),
+        {"action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"},
+    )
+
+    assert answer.status_code == 403
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+
+
+def test_a_manager_cannot_put_anyone_on_call_in_another_teams_schedule(world):
+    schedule = world.objects[Schedule]
+    sam = world.people["other_manager"]
+
+    answer = _client(sam).post(
+        reverse("admin:schedules_override_add"),
+        {
+            "schedule": schedule.pk,
+            "user": sam.pk,
+            "start_0": "2026-03-01",
+            "start_1": "09:00",
+            "end_0": "2026-03-01",
+            "end_1": "17:00",
+        },
+    )
+
+    assert answer.status_code == 200
+    assert "Select a valid choice" in answer.content.decode()
+    assert not Override.objects.filter(user=sam).exists()
+
+
+def test_front_page_counts_only_what_the_viewer_may_read(world, settings):
+    settings.TEAMS_OPEN_READ = False
+
+    outsider = _client(world.people["other_manager"]).get(reverse("admin:index"))
+    insider = _client(world.people["manager"]).get(reverse("admin:index"))
+
+    assert outsider.context["open_count"] == 0
+    assert "Disk full" not in outsider.content.decode()
+    assert "payments rota" not in outsider.content.decode()
+    assert insider.context["open_count"] == 1
+    assert "Disk full" in insider.content.decode()
+
+
+def test_managers_see_their_team_but_only_site_admins_change_its_members(world):
+    olga = world.people["observer"]
+    url = reverse("admin:accounts_team_change", args=[world.payments.pk])
+    form = {
+        "name": "Payments",
+        "slug": "payments",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-0-user": olga.pk,
+        "memberships-0-role": "manager",
+    }
+    Membership.objects.filter(user=olga).delete()
+
+    by_manager = _client(world.people["manager"]).post(url, form)
+    assert by_manager.status_code == 403
+    assert not Membership.objects.filter(user=olga).exists()
+
+    by_admin = _client(world.people["site_admin"]).post(url, form)
+    assert by_admin.status_code == 302
+    assert Membership.objects.get(user=olga).role == "manager"
+
+
+def test_a_person_page_lists_their_teams_and_roles(world):
+    rita = world.people["responder"]
+
+    page = _client(world.people["manager"]).get(
+        reverse("admin:accounts_user_change", args=[rita.pk])
+    )
+
+    assert "Payments (responder)" in page.content.decode()
