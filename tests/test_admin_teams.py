@@ -511,3 +511,16 @@ def test_a_person_page_lists_their_teams_and_roles(world):
     )
 
     assert "Payments (responder)" in page.content.decode()
+
+
+def test_with_reading_closed_another_teams_schedules_and_incidents_are_hidden(world, settings):
+    settings.TEAMS_OPEN_READ = False
+    hidden = {Schedule: HIDDEN, Layer: HIDDEN, Override: HIDDEN, Incident: HIDDEN_READ_ONLY}
+    expected = {**EXPECTED["other_manager"], **hidden}
+
+    answers = _walk(world, "other_manager")
+
+    for model, wanted in expected.items():
+        got = tuple(answers[f"{model.__name__} {page}"] for page in PAGES)
+        assert got == wanted, model.__name__
+    assert answers["schedules_schedule_picture"] == 404
