@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -14,6 +15,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from accounts import access
+from accounts.admin_access import TeamOwnedAdmin, TeamOwnedInline, may_use_admin
 from accounts.models import User
 from oncall.timezones import from_local
 from schedules import imports
@@ -50,7 +53,7 @@ class CalendarUrlToChangers:
         return ["calendar_host" if n == "calendar_url" else n for n in names]
 
 
-class LayerInline(CalendarUrlToChangers, admin.TabularInline):
+class LayerInline(CalendarUrlToChangers, TeamOwnedInline, admin.TabularInline):
     """Add layers here; existing ones are summed up above, each fully edited on its own page.
 
     A table row cannot leave out the fields of the other kind, so a saved rotation would show
@@ -112,11 +115,22 @@ class OverrideForm(forms.ModelForm):
             self.fields[name].zone = zone
             self.fields[name].help_text = f"in {zone}" if zone else "in the schedule's time zone"
 
+    # Who fills the form in (set by the admin): they may put only whom may_cover allows on call.
+    viewer: User | None = None
+
     def clean(self) -> dict:
         data = super().clean()
         schedule = data.get("schedule") or (
             self.instance.schedule if self.instance.schedule_id else None
         )
+        person = data.get("user")
+        if (
+            self.viewer
+            and schedule
+            and person
+            and not access.may_cover(self.viewer, schedule, person)
+        ):
+            self.add_error("user", f"You may not put {person} on call in {schedule}.")
         for name in ("start", "end"):
             if isinstance(data.get(name), dt.datetime) and data[name].tzinfo is None:
                 data[name] = self.placed(name, data[name], schedule)
@@ -148,7 +162,7 @@ def to_utc(instant: dt.datetime) -> str:
     return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(TeamOwnedInline, admin.TabularInline):
     model = Override
     form = OverrideForm
     extra = 0
@@ -166,7 +180,7 @@ class MembersFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(error)
 
 
-class LayerMemberInline(admin.TabularInline):
+class LayerMemberInline(TeamOwnedInline, admin.TabularInline):
     model = LayerMember
     formset = MembersFormSet
     extra = 0
@@ -174,7 +188,7 @@ class LayerMemberInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
-class RestrictionInline(admin.TabularInline):
+class RestrictionInline(TeamOwnedInline, admin.TabularInline):
     model = LayerRestriction
     extra = 0
 
@@ -211,8 +225,9 @@ def layer_summary(layer: Layer, zone: ZoneInfo) -> dict:
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone", "handoff_notice")
+class ScheduleAdmin(TeamOwnedAdmin):
+    list_display = ("name", "team", "time_zone", "handoff_notice")
+    list_select_related = ("team",)
     search_fields = ("name",)
     readonly_fields = ("layer_list", "picture")
     inlines = [LayerInline, OverrideInline]
@@ -341,8 +356,9 @@ class LayerForm(forms.ModelForm):
 
 
 @admin.register(Layer)
-class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
+class LayerAdmin(CalendarUrlToChangers, TeamOwnedAdmin):
     form = LayerForm
+    parent_fields = ("schedule",)
     list_display = (
         "__str__",
         "level",
@@ -456,7 +472,8 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
 
     @admin.action(description="Refresh selected imported calendars now")
     def refresh_now(self, request, queryset) -> None:
-        layers = list(queryset.select_related("schedule"))
+        mine = access.configurable(request.user, queryset)
+        layers = list(mine.select_related("schedule"))
         if not any(layer.is_calendar for layer in layers):
             message = "No imported calendar selected: rotations have nothing to refresh."
             self.message_user(request, message, messages.WARNING)
@@ -476,18 +493,34 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(TeamOwnedAdmin):
+    """Overrides: who may put whom on call is access.may_cover's answer."""
+
     form = OverrideForm
+    parent_fields = ("schedule",)
     list_display = ("schedule", "user", "replaces", "start", "end")
     readonly_fields = (override_in_utc,)
     list_select_related = ("schedule", "user", "replaces")
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return super().has_change_permission(request, obj)
+        return access.may_cover(request.user, obj.schedule, obj.user)
+
 
 @admin.register(CalendarFeed)
 class CalendarFeedAdmin(admin.ModelAdmin):
-    """Feed URLs to paste into calendar apps; revoking makes the URL answer 404."""
+    """Feed URLs to paste into calendar apps; revoking makes the URL answer 404.
+
+    A feed URL reads a calendar without signing in: a person's feeds are seen by who manages
+    that person, a schedule's by who may configure the schedule, and each feed by its maker.
+    """
 
     list_display = ("__str__", "url", "created_by", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
@@ -496,6 +529,40 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     readonly_fields = ("url", "created_by", "created_at", "revoked_at")
     autocomplete_fields = ["user", "schedule"]
     actions = ["revoke", "recreate"]
+
+    def get_queryset(self, request):
+        user = request.user
+        schedules = access.configurable(user, Schedule.objects.all())
+        mine = (
+            Q(user__in=access.manageable_people(user))
+            | Q(schedule__in=schedules)
+            | Q(created_by=user.pk)
+        )
+        return super().get_queryset(request).filter(mine)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = access.manageable_people(request.user)
+        elif db_field.name == "schedule":
+            kwargs["queryset"] = access.readable(request.user, Schedule.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_module_permission(self, request) -> bool:
+        return may_use_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return may_use_admin(request.user)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request) -> bool:
+        return may_use_admin(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
 
     @admin.display(description="Subscribe URL")
     def url(self, feed: CalendarFeed) -> str:
