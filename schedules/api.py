@@ -38,7 +38,7 @@ from schedules.models import (
     feed_recreate,
     rotation_people_error,
 )
-from schedules.overrides import CoverRefused, cover, cover_remove
+from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
 from schedules.resolver import oncall_at, shifts
 
 MAX_WINDOW = dt.timedelta(days=400)
@@ -274,6 +274,15 @@ class OverrideViewSet(ConfigViewSet):
 
     def get_queryset(self):
         return access.readable(self.request.user, super().get_queryset())
+
+    def get_object(self) -> Override:
+        """Refuse, in words and before reading the body, a change to whose override it is not."""
+        override = super().get_object()
+        if self.request.method in ("PUT", "PATCH"):
+            refusal = cover_refusal(self.request.user, override.schedule, override.user)
+            if refusal:
+                raise PermissionDenied(refusal)
+        return override
 
     def perform_create(self, serializer: OverrideSerializer) -> None:
         serializer.instance = self._cover(serializer.validated_data, None)

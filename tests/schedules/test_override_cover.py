@@ -298,3 +298,17 @@ def test_replaced_names_only_who_loses_time_and_the_span_they_lose():
     lost = replaced(before, after, start, end)
 
     assert lost == {1: (start, NINE + dt.timedelta(days=1)), 2: (NINE + dt.timedelta(days=1), end)}
+
+
+def test_a_responder_may_not_change_someone_elses_override(rota, team, alice):
+    carol = member(team, "carol", Role.RESPONDER)
+    taken = Override.objects.create(schedule=rota, user=alice, start=NINE, end=FIVE)
+
+    response = api(carol).patch(
+        f"/api/v1/overrides/{taken.pk}/", {"end": "2026-12-08T20:00:00+01:00"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert "You may not put Alice Adams on call in Payments" in response.json()["detail"]
+    taken.refresh_from_db()
+    assert taken.end == FIVE
