@@ -217,6 +217,17 @@ def may_cover(user: User, schedule: Model, for_user: User | None) -> bool:
     )
 
 
+def may_uncover(user: User, schedule: Model, holder: User | None) -> bool:
+    """Return whether `user` may remove `holder`'s override in `schedule`.
+
+    Whoever may cover for the holder there (managers, site admins), and the holder themselves,
+    even after leaving the team: taking themselves off call never needs a role.
+    """
+    if may_cover(user, schedule, holder):
+        return True
+    return _signed_in(user) and holder is not None and holder.pk == user.pk
+
+
 def members_with(team_ids: Iterable[int], at_least: str) -> QuerySet:
     """Return the active people holding `at_least` (or higher) in any of the teams."""
     return User.objects.filter(

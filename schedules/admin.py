@@ -32,6 +32,7 @@ from schedules.models import (
     feed_recreate,
     rotation_people_error,
 )
+from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
 from schedules.picture import PICTURE_DAYS, Picture, local_label, schedule_picture
 from schedules.resolver import ScheduleData
 
@@ -115,26 +116,34 @@ class OverrideForm(forms.ModelForm):
             self.fields[name].zone = zone
             self.fields[name].help_text = f"in {zone}" if zone else "in the schedule's time zone"
 
-    # Who fills the form in (set by the admin): they may put only whom may_cover allows on call.
-    viewer: User | None = None
+    # Who fills the form in (set by the admin classes below): schedules.overrides asks may_cover.
+    actor: User | None = None
 
     def clean(self) -> dict:
         data = super().clean()
         schedule = data.get("schedule") or (
             self.instance.schedule if self.instance.schedule_id else None
         )
-        person = data.get("user")
-        if (
-            self.viewer
-            and schedule
-            and person
-            and not access.may_cover(self.viewer, schedule, person)
-        ):
-            self.add_error("user", f"You may not put {person} on call in {schedule}.")
         for name in ("start", "end"):
             if isinstance(data.get(name), dt.datetime) and data[name].tzinfo is None:
                 data[name] = self.placed(name, data[name], schedule)
+        if self.actor is not None and schedule is not None:
+            self.check_actor(schedule, data)
         return data
+
+    def check_actor(self, schedule: Schedule, data: dict) -> None:
+        """Refuse, in words, what the person filling the form in may not do."""
+        old = Override.objects.filter(pk=self.instance.pk).select_related("schedule", "user")
+        old = old.first() if self.instance.pk else None
+        if data.get("DELETE"):
+            if old and not access.may_uncover(self.actor, old.schedule, old.user):
+                self.add_error(None, f"You may not remove {old.user}'s override.")
+            return
+        refusal = old and cover_refusal(self.actor, old.schedule, old.user)
+        if data.get("user") is not None:
+            refusal = refusal or cover_refusal(self.actor, schedule, data["user"])
+        if refusal:
+            self.add_error("user" if "user" in self.fields else None, refusal)
 
     def placed(self, name: str, naive: dt.datetime, schedule: Schedule | None):
         """Return the instant `naive` names in the schedule's zone (the viewer's if unknown)."""
@@ -162,6 +171,35 @@ def to_utc(instant: dt.datetime) -> str:
     return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def overrides_save(request, schedule: Schedule, formset) -> None:
+    """Save an inline's overrides through schedules.overrides (its rules and notices).
+
+    Fills in what admin's history message reads from a formset that saved itself.
+    """
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.deleted_forms:
+        if form.instance.pk:
+            formset.deleted_objects.append(form.instance)
+            cover_remove(request.user, form.instance)
+    for form in formset.forms:
+        if form in formset.deleted_forms or not form.has_changed() or not form.cleaned_data:
+            continue
+        data = form.cleaned_data
+        if form.instance.pk:
+            formset.changed_objects.append((form.instance, form.changed_data))
+        else:
+            formset.new_objects.append(form.instance)
+        cover(
+            request.user,
+            schedule,
+            data["user"],
+            data["start"],
+            data["end"],
+            data.get("replaces"),
+            override=form.instance,
+        )
+
+
 class OverrideInline(TeamOwnedInline, admin.TabularInline):
     model = Override
     form = OverrideForm
@@ -169,6 +207,10 @@ class OverrideInline(TeamOwnedInline, admin.TabularInline):
     fields = ("user", "replaces", "start", "end", override_in_utc)
     readonly_fields = (override_in_utc,)
     autocomplete_fields = ["user", "replaces"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        form = type("OverrideForm", (self.form,), {"actor": request.user})
+        return super().get_formset(request, obj, form=form, **kwargs)
 
 
 class MembersFormSet(forms.BaseInlineFormSet):
@@ -257,6 +299,9 @@ class ScheduleAdmin(TeamOwnedAdmin):
         return TemplateResponse(request, "admin/schedules/schedule/picture.html", context)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is Override:
+            overrides_save(request, form.instance, formset)
+            return
         for layer_form in formset.forms if formset.model is Layer else ():
             if "calendar_url" in layer_form.changed_data:
                 layer_form.instance.forget_validators()
@@ -504,14 +549,28 @@ class OverrideAdmin(TeamOwnedAdmin):
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"viewer": request.user})
-
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is None:
             return super().has_change_permission(request, obj)
         return access.may_cover(request.user, obj.schedule, obj.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = type("OverrideForm", (self.form,), {"actor": request.user})
+        return super().get_form(request, obj, form=form, **kwargs)
+
+    def save_model(self, request, obj: Override, form, change: bool) -> None:
+        """Save through schedules.overrides: its rules, and the notice to who is replaced."""
+        cover(request.user, obj.schedule, obj.user, obj.start, obj.end, obj.replaces, override=obj)
+
+    def delete_model(self, request, obj: Override) -> None:
+        try:
+            cover_remove(request.user, obj)
+        except CoverRefused as error:
+            raise PermissionDenied(str(error)) from None
+
+    def delete_queryset(self, request, queryset) -> None:
+        for override in queryset.select_related("schedule__team", "user"):
+            self.delete_model(request, override)
 
 
 @admin.register(CalendarFeed)
