@@ -228,6 +228,17 @@ def may_uncover(user: User, schedule: Model, holder: User | None) -> bool:
     return _signed_in(user) and holder is not None and holder.pk == user.pk
 
 
+def coverable(user: User, queryset: QuerySet) -> QuerySet:
+    """Return the schedules of `queryset` where `user` may cover shifts (at least their own)."""
+    if is_site_admin(user):
+        return queryset
+    if not _signed_in(user):
+        return queryset.none()
+    return queryset.filter(
+        **{f"{team_path(queryset.model)}__in": teams_where(user, Role.RESPONDER)}
+    )
+
+
 def members_with(team_ids: Iterable[int], at_least: str) -> QuerySet:
     """Return the active people holding `at_least` (or higher) in any of the teams."""
     return User.objects.filter(

@@ -16,7 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts import access
-from accounts.admin_access import TeamOwnedAdmin, TeamOwnedInline, may_use_admin
+from accounts.admin_access import (
+    TeamOwnedAdmin,
+    TeamOwnedInline,
+    may_add_anything,
+    may_use_admin,
+)
 from accounts.models import User
 from oncall.timezones import from_local
 from schedules import imports
@@ -548,6 +553,19 @@ class OverrideAdmin(TeamOwnedAdmin):
     list_select_related = ("schedule", "user", "replaces")
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]
+
+    def has_add_permission(self, request) -> bool:
+        """Responders in admin (staff) may cover for themselves; may_cover decides for whom."""
+        user = request.user
+        if not may_use_admin(user):
+            return False
+        return may_add_anything(user) or access.coverable(user, Schedule.objects.all()).exists()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "schedule":
+            kwargs["queryset"] = access.coverable(request.user, Schedule.objects.all())
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is None:
