@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from escalation.models import EscalationPolicy, Tier
-from oncall.apibase import ConfigViewSet, StrictModelSerializer
+from oncall.apibase import ConfigViewSet, StrictModelSerializer, TeamField, team_chosen
 from schedules.models import Schedule
 
 
@@ -24,13 +24,17 @@ class TierSerializer(StrictModelSerializer):
 
 
 class EscalationPolicySerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     tiers = TierSerializer(
         many=True, required=False, help_text="In order: Level 1 first. Replaced as a whole."
     )
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "repeat", "tiers"]
+        fields = ["id", "name", "team", "description", "repeat", "tiers"]
+
+    def validate(self, attrs: dict) -> dict:
+        return team_chosen(self, attrs)
 
     def validate_tiers(self, tiers: list[dict]) -> list[dict]:
         """Refuse levels that page nobody, naming each as people read it: Level 1, 2 …."""
@@ -73,6 +77,8 @@ def policy_set_tiers(*, policy: EscalationPolicy, tiers: list[dict]) -> None:
 class EscalationPolicyViewSet(ConfigViewSet):
     """Who to page, in which order, how long each level has, and how often to go round."""
 
-    queryset = EscalationPolicy.objects.prefetch_related("tiers__users", "tiers__schedules")
+    queryset = EscalationPolicy.objects.select_related("team").prefetch_related(
+        "tiers__users", "tiers__schedules"
+    )
     serializer_class = EscalationPolicySerializer
-    filter_fields = {"name": "name"}
+    filter_fields = {"name": "name", "team": "team__slug"}

@@ -13,16 +13,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
 from accounts.models import User
 from oncall.apibase import (
     ConfigViewSet,
     RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
+    TeamField,
     holds,
     keep_owner,
     model_clean,
     refuse_body,
+    team_chosen,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.imports import CalendarImportError, parse, url_hint
@@ -105,7 +108,7 @@ class LayerSerializer(StrictModelSerializer):
     def to_representation(self, layer: Layer) -> dict:
         """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
         data = super().to_representation(layer)
-        if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
+        if data["calendar_url"] and not access.may_configure(self.context["request"].user, layer):
             data["calendar_url"] = url_hint(data["calendar_url"])
         return data
 
@@ -129,6 +132,7 @@ class LayerSerializer(StrictModelSerializer):
 
 
 class ScheduleSerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     layers = LayerSerializer(
         many=True,
         required=False,
@@ -138,7 +142,10 @@ class ScheduleSerializer(StrictModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone", "handoff_notice", "layers"]
+        fields = ["id", "name", "team", "description", "time_zone", "handoff_notice", "layers"]
+
+    def validate(self, attrs: dict) -> dict:
+        return team_chosen(self, attrs)
 
     def validate_layers(self, layers: list[dict]) -> list[dict]:
         for position, layer in enumerate(layers):
@@ -192,13 +199,13 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
 class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
-    queryset = Schedule.objects.prefetch_related(
+    queryset = Schedule.objects.select_related("team").prefetch_related(
         Prefetch("layers", Layer.objects.defer("calendar_body")),  # an .ics can be large
         "layers__members",
         "layers__restrictions",
     )
     serializer_class = ScheduleSerializer
-    filter_fields = {"name": "name"}
+    filter_fields = {"name": "name", "team": "team__slug"}
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
