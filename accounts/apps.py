@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "People"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401 - registers the token scheme with the schema
+        from accounts import checks, schema  # noqa: F401 - register the checks and token scheme

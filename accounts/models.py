@@ -110,3 +110,22 @@ def default_team_id() -> int:
     """Return the Default team's id, making the team if it is gone (the model field default)."""
     team, _ = Team.objects.get_or_create(slug=DEFAULT_TEAM_SLUG, defaults={"name": "Default"})
     return team.pk
+
+
+class SignInIdentity(models.Model):
+    """A person's account at a single sign-on provider: how a returning person is found again."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255, help_text="The provider's `sub` for the person.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sign_in_identity_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

@@ -4,11 +4,20 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import DEFAULT_TEAM_SLUG, Membership, Team, User, default_team_id
 from config.fields import ConfigError
 from config.plan import Change, plan
 from config.read import read_document, unique_names
-from config.spec import Document, LayerSpec, PolicySpec, ScheduleSpec, ServiceSpec, UserSpec
+from config.scope import Scope, refusals, within
+from config.spec import (
+    Document,
+    LayerSpec,
+    PolicySpec,
+    ScheduleSpec,
+    ServiceSpec,
+    TeamSpec,
+    UserSpec,
+)
 from escalation.models import EscalationPolicy, Tier
 from paging.engine import maintenance_changed
 from paging.models import ContactMethod, Integration, MaintenanceWindow, NotificationRule, Service
@@ -17,25 +26,40 @@ from schedules.layers import schedule_set_layers
 from schedules.models import Override, Schedule
 
 
-def known_names(*, prune: bool) -> dict[str, set[str]]:
-    """Return the names a file may refer to without defining them (kept by the apply)."""
+def known_names(*, prune: bool, team: str | None = None) -> dict[str, set[str]]:
+    """Return the names a file may refer to without defining them (kept by the apply).
+
+    With `team`, pruning deletes only that team's schedules, policies and services.
+    """
     superusers = set(User.objects.filter(is_superuser=True).values_list("username", flat=True))
-    if prune:
-        return {"users": superusers}
+    if prune and team is None:
+        return {"users": superusers, "teams": {DEFAULT_TEAM_SLUG}}
+    pruned = {"team__slug": team} if prune else {"pk__in": []}
     return {
         "users": set(User.objects.values_list("username", flat=True)),
-        "schedules": set(Schedule.objects.values_list("name", flat=True)),
-        "escalation_policies": set(EscalationPolicy.objects.values_list("name", flat=True)),
+        "teams": set(Team.objects.values_list("slug", flat=True)),
+        "schedules": set(Schedule.objects.exclude(**pruned).values_list("name", flat=True)),
+        "escalation_policies": set(
+            EscalationPolicy.objects.exclude(**pruned).values_list("name", flat=True)
+        ),
     }
 
 
 def apply_document(
-    document: Document, *, prune: bool = False, dry_run: bool = False
+    document: Document, *, prune: bool = False, dry_run: bool = False, scope: Scope | None = None
 ) -> list[Change]:
-    """Make the database match `document`; return what changed. Nothing changes on an error."""
+    """Make the database match `document`; return what changed. Nothing changes on an error.
+
+    With `scope`, only one team's part: the rest of the file is refused, naming each object.
+    """
     with transaction.atomic():
         keep = frozenset(User.objects.filter(is_superuser=True).values_list("username", flat=True))
         changes = plan(document, read_document(), prune=prune, keep=keep)
+        if scope is not None:
+            changes = within(changes, scope)
+            problems = refusals(changes, scope)
+            if problems:
+                raise ConfigError(problems)
         for change in changes:
             WRITERS[change.action](change)
         if dry_run:
@@ -121,8 +145,31 @@ def _replace_rules(user: User, spec: UserSpec, path: str) -> None:
         row.save()
 
 
+def _write_team(spec: TeamSpec, old: TeamSpec | None, path: str) -> None:
+    team = Team.objects.filter(slug=spec.slug).first() or Team(slug=spec.slug)
+    team.name = spec.name
+    _check(team, path)
+    team.save()
+    if old is not None and old.members == spec.members:
+        return
+    roles = {m.user: m.role for m in spec.members}
+    team.memberships.exclude(user__username__in=roles).delete()
+    for user in _users_named(list(roles)):
+        Membership.objects.update_or_create(
+            team=team, user=user, defaults={"role": roles[user.username]}
+        )
+
+
+def _team_named(slug: str) -> Team:
+    """Return the team with this slug (the Default team is made again if it is gone)."""
+    if slug == DEFAULT_TEAM_SLUG:
+        return Team.objects.get(pk=default_team_id())
+    return Team.objects.get(slug=slug)
+
+
 def _write_schedule(spec: ScheduleSpec, old: ScheduleSpec | None, path: str) -> None:
     schedule = Schedule.objects.filter(name=spec.name).first() or Schedule(name=spec.name)
+    schedule.team = _team_named(spec.team)
     schedule.description, schedule.time_zone = spec.description, spec.time_zone
     schedule.handoff_notice = spec.handoff_notice
     _check(schedule, path)
@@ -192,6 +239,7 @@ def _layer_fields(spec: LayerSpec) -> dict:
 def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
     policy = EscalationPolicy.objects.filter(name=spec.name).first()
     policy = policy or EscalationPolicy(name=spec.name)
+    policy.team = _team_named(spec.team)
     policy.description, policy.repeat = spec.description, spec.repeat
     _check(policy, path)
     policy.save()
@@ -208,6 +256,7 @@ def _write_policy(spec: PolicySpec, old: PolicySpec | None, path: str) -> None:
 
 def _write_service(spec: ServiceSpec, old: ServiceSpec | None, path: str) -> None:
     service = Service.objects.filter(name=spec.name).first() or Service(name=spec.name)
+    service.team = _team_named(spec.team)
     service.description, service.urgency = spec.description, spec.urgency
     service.escalation_policy = (
         EscalationPolicy.objects.get(name=spec.escalation_policy)
@@ -266,17 +315,34 @@ def _delete(change: Change) -> None:
     if isinstance(row, Service) and row.incidents.exists():
         message = f'"{change.name}" is not in the file but has incidents, which are never deleted'
         raise ConfigError([(change.section, message)])
+    if isinstance(row, Team):
+        _refuse_if_owning(row)
     row.delete()
+
+
+def _refuse_if_owning(team: Team) -> None:
+    """Raise naming what still belongs to `team` (an object never loses its team)."""
+    owned = [
+        f"{kind} {name}"
+        for model, kind in OWNED.items()
+        for name in model.objects.filter(team=team).order_by("name").values_list("name", flat=True)
+    ]
+    if owned:
+        message = f'"{team.slug}" is not in the file but still owns {", ".join(owned)}'
+        raise ConfigError([("teams", message)])
 
 
 SECTION_WRITERS = {
     "users": _write_user,
+    "teams": _write_team,
     "schedules": _write_schedule,
     "escalation_policies": _write_policy,
     "services": _write_service,
 }
+OWNED = {Schedule: "schedule", EscalationPolicy: "escalation policy", Service: "service"}
 DELETABLE = {
     "users": (User, "username"),
+    "teams": (Team, "slug"),
     "schedules": (Schedule, "name"),
     "escalation_policies": (EscalationPolicy, "name"),
     "services": (Service, "name"),

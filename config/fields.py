@@ -48,12 +48,14 @@ class Reader:
 
     def __init__(self, names: dict[str, set[str]]) -> None:
         self.problems: list[tuple[str, str]] = []
-        self.names = names  # what references may name: users, schedules, escalation_policies
+        self.names = names  # what references may name: users, teams, schedules, policies
 
     def refer(self, path: str, value: str | None, kind: str, what: str) -> str | None:
         """Return `value` if something of `kind` has that name; else record the problem."""
         if value is not None and value not in self.names[kind]:
-            self.fail(path, f'no {what} named "{value}"')
+            match = closest(value, self.names[kind])
+            hint = f'; did you mean "{match}"?' if match else ""
+            self.fail(path, f'no {what} named "{value}"{hint}')
         return value
 
     def fail(self, path: str, message: str) -> None:

@@ -8,7 +8,9 @@ import itertools
 import re
 
 import yaml
+from django.utils.text import slugify
 
+from accounts.models import DEFAULT_TEAM_SLUG, Role
 from config.fields import (
     Bad,
     ConfigError,
@@ -33,12 +35,14 @@ from config.spec import (
     Document,
     IntegrationSpec,
     LayerSpec,
+    MemberSpec,
     OverrideSpec,
     PolicySpec,
     RestrictionSpec,
     RuleSpec,
     ScheduleSpec,
     ServiceSpec,
+    TeamSpec,
     TierSpec,
     UserSpec,
     WindowSpec,
@@ -48,7 +52,7 @@ from schedules import imports
 from schedules.models import NO_PEOPLE, LayerKind, rotation_people_error
 
 CALENDAR_URL = re.compile(r"^(?i:https?|webcal)://\S+$")
-SECTIONS = ("users", "schedules", "escalation_policies", "services")
+SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services")
 NAME_KEYS = {"users": "username", "schedules": "name", "escalation_policies": "name"}
 
 
@@ -67,6 +71,7 @@ def parse_text(source: str, *, known: dict[str, set[str]] | None = None) -> Docu
 def parse_data(data: object, *, known: dict[str, set[str]]) -> Document:
     """Return the configuration in loaded YAML data; raise ConfigError naming places."""
     names = {k: set(known.get(k, ())) | _declared(data, k, key) for k, key in NAME_KEYS.items()}
+    names["teams"] = set(known.get("teams", ())) | {DEFAULT_TEAM_SLUG} | _declared_teams(data)
     reader = Reader(names)
     top = reader.mapping(data, "", SECTIONS) or {}
     document = Document(
@@ -75,6 +80,12 @@ def parse_data(data: object, *, known: dict[str, set[str]]) -> Document:
             "users",
             "username",
             [_user(reader, p, u) for p, u in reader.items(top, "users", "")],
+        ),
+        teams=_unique(
+            reader,
+            "teams",
+            "slug",
+            [_team(reader, p, t) for p, t in reader.items(top, "teams", "")],
         ),
         schedules=_unique(
             reader,
@@ -108,13 +119,30 @@ def _declared(data: object, section: str, key: str) -> set[str]:
     return {str(i[key]) for i in items if isinstance(i, dict) and isinstance(i.get(key), str | int)}
 
 
+def _declared_teams(data: object) -> set[str]:
+    """Return the slugs the teams section declares (given, or made from the name)."""
+    items = data.get("teams") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return set()
+    return {_team_slug(i) for i in items if isinstance(i, dict)} - {""}
+
+
+def _team_slug(obj: dict) -> str:
+    """Return a team's slug: the one given, else Django's slugify of its name."""
+    given = obj.get("slug")
+    if isinstance(given, str | int) and not isinstance(given, bool):
+        return str(given)
+    named = obj.get("name")
+    return slugify(named) if isinstance(named, str) else ""
+
+
 def _unique(reader: Reader, section: str, key: str, specs: list) -> tuple:
     """Return the specs read without problems, recording names given twice."""
     seen: dict[str, int] = {}
     for n, spec in enumerate(specs):
         if spec is None:
             continue
-        value = getattr(spec, "username" if key == "username" else "name")
+        value = getattr(spec, key if key in ("username", "slug") else "name")
         if value in seen:
             reader.fail(f"{section}[{n}].{key}", f'"{value}" is already {section}[{seen[value]}]')
         seen.setdefault(value, n)
@@ -152,6 +180,55 @@ def _user(reader: Reader, path: str, raw: object) -> UserSpec | None:
             sorted((r for r in rules if r), key=lambda r: (r.after, r.contact_method))
         ),
     )
+
+
+def _team(reader: Reader, path: str, raw: object) -> TeamSpec | None:
+    obj = reader.mapping(raw, path, ("name", "slug", "members"))
+    if obj is None:
+        return None
+    team_name = reader.take(obj, "name", path, name)
+    slug = reader.take(obj, "slug", path, _slug, None)
+    if slug is None and team_name is not None:
+        slug = slugify(team_name)
+        if not slug:
+            reader.fail(f"{path}.slug", "is required when the name has no letters or digits")
+    members = [_member(reader, p, m) for p, m in reader.items(obj, "members", path)]
+    seen: dict[str, int] = {}
+    for n, member in enumerate(members):
+        if member is not None and member.user in seen:
+            where = f"{path}.members[{n}].user"
+            reader.fail(where, f'"{member.user}" is already members[{seen[member.user]}]')
+        if member is not None:
+            seen.setdefault(member.user, n)
+    return TeamSpec(
+        slug=slug,
+        name=team_name,
+        members=tuple(sorted(m for m in members if m)) if "members" in obj else None,
+    )
+
+
+def _slug(value: object) -> str:
+    value = name(value)
+    if slugify(value) != value:
+        raise Bad(
+            f'must be a slug: lowercase letters, digits, "-" and "_", e.g. "{slugify(value)}"'
+        )
+    return value
+
+
+def _member(reader: Reader, path: str, raw: object) -> MemberSpec | None:
+    obj = reader.mapping(raw, path, ("user", "role"))
+    if obj is None:
+        return None
+    user = reader.refer(f"{path}.user", reader.take(obj, "user", path, name), "users", "user")
+    role = reader.take(obj, "role", path, choice(Role.values))
+    return MemberSpec(user=user, role=role) if user and role else None
+
+
+def _owner(reader: Reader, obj: dict, path: str) -> str:
+    """Return the slug of the team that owns an object (the Default team when not named)."""
+    slug = reader.take(obj, "team", path, name, DEFAULT_TEAM_SLUG)
+    return reader.refer(f"{path}.team", slug, "teams", "team") or DEFAULT_TEAM_SLUG
 
 
 def _names(reader: Reader, path: str, obj: dict) -> tuple[str, str]:
@@ -193,7 +270,7 @@ def _rule(reader: Reader, path: str, raw: object, methods: set[str]) -> RuleSpec
 
 
 def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
-    keys = ("name", "description", "time_zone", "handoff_notice", "layers", "overrides")
+    keys = ("name", "team", "description", "time_zone", "handoff_notice", "layers", "overrides")
     obj = reader.mapping(raw, path, keys)
     if obj is None:
         return None
@@ -213,6 +290,7 @@ def _schedule(reader: Reader, path: str, raw: object) -> ScheduleSpec | None:
     overrides = [_override(reader, p, o, zone) for p, o in reader.items(obj, "overrides", path)]
     return ScheduleSpec(
         name=reader.take(obj, "name", path, name),
+        team=_owner(reader, obj, path),
         description=reader.take(obj, "description", path, text, ""),
         time_zone=zone,
         handoff_notice=reader.take(obj, "handoff_notice", path, boolean, False),
@@ -349,12 +427,13 @@ def _override(reader: Reader, path: str, raw: object, zone: str) -> OverrideSpec
 
 
 def _policy(reader: Reader, path: str, raw: object) -> PolicySpec | None:
-    obj = reader.mapping(raw, path, ("name", "description", "repeat", "tiers"))
+    obj = reader.mapping(raw, path, ("name", "team", "description", "repeat", "tiers"))
     if obj is None:
         return None
     tiers = [_tier(reader, p, t) for p, t in reader.items(obj, "tiers", path)]
     return PolicySpec(
         name=reader.take(obj, "name", path, name),
+        team=_owner(reader, obj, path),
         description=reader.take(obj, "description", path, text, ""),
         repeat=reader.take(obj, "repeat", path, integer(0, 32767), 0),
         tiers=tuple(t for t in tiers if t),
@@ -393,8 +472,8 @@ def _tier(reader: Reader, path: str, raw: object) -> TierSpec | None:
 
 
 def _service(reader: Reader, path: str, raw: object) -> ServiceSpec | None:
-    keys = ("name", "description", "escalation_policy", "urgency", "ack_timeout", "auto_resolve")
-    more = ("storm_cap", "storm_window", "integrations", "maintenance_windows")
+    keys = ("name", "team", "description", "escalation_policy", "urgency", "ack_timeout")
+    more = ("auto_resolve", "storm_cap", "storm_window", "integrations", "maintenance_windows")
     obj = reader.mapping(raw, path, (*keys, *more))
     if obj is None:
         return None
@@ -404,6 +483,7 @@ def _service(reader: Reader, path: str, raw: object) -> ServiceSpec | None:
     policy = reader.take(obj, "escalation_policy", path, name, None)
     return ServiceSpec(
         name=reader.take(obj, "name", path, name),
+        team=_owner(reader, obj, path),
         description=reader.take(obj, "description", path, text, ""),
         escalation_policy=reader.refer(
             f"{path}.escalation_policy", policy, "escalation_policies", "policy"

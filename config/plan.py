@@ -3,10 +3,21 @@
 import dataclasses
 from dataclasses import dataclass
 
-from config.spec import ContactMethodSpec, Document, ScheduleSpec, ServiceSpec, UserSpec, differing
+from accounts.models import DEFAULT_TEAM_SLUG
+from config.spec import (
+    ContactMethodSpec,
+    Document,
+    ScheduleSpec,
+    ServiceSpec,
+    TeamSpec,
+    UserSpec,
+    differing,
+)
 
+# In the order they are written: a team's members are people; schedules and the rest, a team's.
 KINDS = {
     "users": "user",
+    "teams": "team",
     "schedules": "schedule",
     "escalation_policies": "escalation policy",
     "services": "service",
@@ -18,7 +29,7 @@ class Change:
     """One top-level object and what the apply does to it."""
 
     action: str  # created, updated, deleted, unchanged
-    section: str  # users, schedules, escalation_policies, services
+    section: str  # users, teams, schedules, escalation_policies, services
     name: str
     spec: object = None  # what it becomes (None when deleted)
     old: object = None  # what it was (None when created)
@@ -31,7 +42,9 @@ class Change:
 
 
 def spec_name(spec: object) -> str:
-    return spec.username if isinstance(spec, UserSpec) else spec.name
+    if isinstance(spec, UserSpec):
+        return spec.username
+    return spec.slug if isinstance(spec, TeamSpec) else spec.name
 
 
 def plan(
@@ -39,7 +52,8 @@ def plan(
 ) -> list[Change]:
     """Return the changes, creations and updates first (in dependency order), then deletions.
 
-    `keep` names users that pruning never deletes (superusers).
+    `keep` names users that pruning never deletes (superusers); nor does it delete the Default
+    team, where objects that name no team go.
     """
     changes: list[Change] = []
     for section in KINDS:
@@ -52,7 +66,8 @@ def plan(
             wanted = {spec_name(s) for s in getattr(desired, section)}
             for spec in getattr(current, section):
                 name = spec_name(spec)
-                if name not in wanted and not (section == "users" and name in keep):
+                kept = {"users": keep, "teams": {DEFAULT_TEAM_SLUG}}.get(section, ())
+                if name not in wanted and name not in kept:
                     changes.append(Change("deleted", section, name, old=spec))
     return changes
 
@@ -69,13 +84,15 @@ def _compare(section: str, index: int, spec: object, old: object) -> Change:
 def _fill(spec: object, old: object) -> object:
     """Fill in what the file leaves to the database.
 
-    A user's staff flag, integration keys, and a schedule's overrides or a service's
+    A user's staff flag, integration keys, a team's members, a schedule's overrides or a service's
     maintenance windows when the file has no such key (people add those day to day).
     """
     if isinstance(spec, UserSpec):
         staff = (old.staff if old else False) if spec.staff is None else spec.staff
         methods = tuple(_fill_verified(m, old) for m in spec.contact_methods)
         return dataclasses.replace(spec, staff=staff, contact_methods=methods)
+    if isinstance(spec, TeamSpec) and spec.members is None:
+        return dataclasses.replace(spec, members=old.members if old else ())
     if isinstance(spec, ScheduleSpec) and spec.overrides is None:
         return dataclasses.replace(spec, overrides=old.overrides if old else ())
     if isinstance(spec, ServiceSpec):

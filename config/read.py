@@ -4,18 +4,20 @@ import datetime as dt
 
 from django.db.models import Prefetch
 
-from accounts.models import User
+from accounts.models import Membership, Team, User
 from config.spec import (
     ContactMethodSpec,
     Document,
     IntegrationSpec,
     LayerSpec,
+    MemberSpec,
     OverrideSpec,
     PolicySpec,
     RestrictionSpec,
     RuleSpec,
     ScheduleSpec,
     ServiceSpec,
+    TeamSpec,
     TierSpec,
     UserSpec,
     WindowSpec,
@@ -25,13 +27,38 @@ from paging.models import NotificationRule, Service
 from schedules.models import CALENDAR_KINDS, LayerKind, Schedule
 
 
-def read_document() -> Document:
-    """Return everything the configuration file manages, as it is now (a fixed few queries)."""
-    return Document(
+def read_document(team: str | None = None) -> Document:
+    """Return everything the configuration file manages, as it is now (a fixed few queries).
+
+    With `team` (a slug): that team, its schedules, policies and services, and the people they
+    use (its members, rotations, overrides and escalation targets).
+    """
+    document = Document(
         users=tuple(_user(u) for u in _users()),
+        teams=tuple(_team(t) for t in _teams()),
         schedules=tuple(_schedule(s) for s in _schedules()),
         escalation_policies=tuple(_policy(p) for p in _policies()),
         services=tuple(_service(s) for s in _services()),
+    )
+    return document if team is None else team_part(document, team)
+
+
+def team_part(document: Document, team: str) -> Document:
+    """Return the part of `document` that belongs to `team`, with the people it uses."""
+    teams = tuple(t for t in document.teams if t.slug == team)
+    schedules = tuple(s for s in document.schedules if s.team == team)
+    policies = tuple(p for p in document.escalation_policies if p.team == team)
+    people = {m.user for t in teams for m in t.members or ()}
+    for schedule in schedules:
+        people |= {u for la in schedule.layers for u in la.participants}
+        people |= {u for o in schedule.overrides or () for u in (o.user, o.replaces) if u}
+    people |= {u for p in policies for t in p.tiers for u in t.users}
+    return Document(
+        users=tuple(u for u in document.users if u.username in people),
+        teams=teams,
+        schedules=schedules,
+        escalation_policies=policies,
+        services=tuple(s for s in document.services if s.team == team),
     )
 
 
@@ -52,6 +79,16 @@ def unique_names(rows) -> dict[int, str]:
             candidate = f"{row.name}-{n}"
         names[row.pk] = candidate
     return names
+
+
+def _teams():
+    members = Membership.objects.select_related("user")
+    return Team.objects.order_by("slug").prefetch_related(Prefetch("memberships", members))
+
+
+def _team(team: Team) -> TeamSpec:
+    members = (MemberSpec(user=m.user.username, role=m.role) for m in team.memberships.all())
+    return TeamSpec(slug=team.slug, name=team.name, members=tuple(sorted(members)))
 
 
 def _user(user: User) -> UserSpec:
@@ -77,8 +114,15 @@ def _user(user: User) -> UserSpec:
 
 
 def _schedules():
-    return Schedule.objects.order_by("name").prefetch_related(
-        "layers__members__user", "layers__restrictions", "overrides__user", "overrides__replaces"
+    return (
+        Schedule.objects.order_by("name")
+        .select_related("team")
+        .prefetch_related(
+            "layers__members__user",
+            "layers__restrictions",
+            "overrides__user",
+            "overrides__replaces",
+        )
     )
 
 
@@ -86,6 +130,7 @@ def _schedule(schedule: Schedule) -> ScheduleSpec:
     layers = sorted(schedule.layers.all(), key=lambda la: la.level)
     return ScheduleSpec(
         name=schedule.name,
+        team=schedule.team.slug,
         description=schedule.description,
         time_zone=schedule.time_zone,
         handoff_notice=schedule.handoff_notice,
@@ -137,14 +182,17 @@ def _restrictions(layer) -> tuple[RestrictionSpec, ...]:
 
 
 def _policies():
-    return EscalationPolicy.objects.order_by("name").prefetch_related(
-        "tiers__users", "tiers__schedules"
+    return (
+        EscalationPolicy.objects.order_by("name")
+        .select_related("team")
+        .prefetch_related("tiers__users", "tiers__schedules")
     )
 
 
 def _policy(policy: EscalationPolicy) -> PolicySpec:
     return PolicySpec(
         name=policy.name,
+        team=policy.team.slug,
         description=policy.description,
         repeat=policy.repeat,
         tiers=tuple(
@@ -161,7 +209,7 @@ def _policy(policy: EscalationPolicy) -> PolicySpec:
 def _services():
     return (
         Service.objects.order_by("name")
-        .select_related("escalation_policy")
+        .select_related("escalation_policy", "team")
         .prefetch_related("integrations", "maintenance_windows")
     )
 
@@ -169,6 +217,7 @@ def _services():
 def _service(service: Service) -> ServiceSpec:
     return ServiceSpec(
         name=service.name,
+        team=service.team.slug,
         description=service.description,
         escalation_policy=service.escalation_policy.name if service.escalation_policy else None,
         urgency=service.urgency,

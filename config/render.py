@@ -3,7 +3,9 @@
 from collections import defaultdict
 
 import yaml
+from django.utils.text import slugify
 
+from accounts.models import DEFAULT_TEAM_SLUG
 from config.durations import format_clock, format_local, to_local_text, to_utc_text
 from config.spec import (
     WEEKDAYS,
@@ -15,6 +17,7 @@ from config.spec import (
     RestrictionSpec,
     ScheduleSpec,
     ServiceSpec,
+    TeamSpec,
     UserSpec,
 )
 from oncall.durations import format_duration
@@ -62,6 +65,9 @@ def render_data(document: Document) -> dict:
     """Return a configuration as plain data, each section in name order."""
     sections = {
         "users": [_user(u) for u in sorted(document.users, key=lambda u: u.username)],
+        "teams": [
+            _team(t) for t in sorted(document.teams, key=lambda t: t.slug) if t != PLAIN_DEFAULT
+        ],
         "schedules": [_schedule(s) for s in sorted(document.schedules, key=lambda s: s.name)],
         "escalation_policies": [
             _policy(p) for p in sorted(document.escalation_policies, key=lambda p: p.name)
@@ -69,6 +75,12 @@ def render_data(document: Document) -> dict:
         "services": [_service(s) for s in sorted(document.services, key=lambda s: s.name)],
     }
     return {k: v for k, v in sections.items() if v}
+
+
+# Objects of the Default team say nothing of their team, as files written before teams did;
+# nor does the file name that team while it is as made, without members.
+OWNER = {"team": DEFAULT_TEAM_SLUG}
+PLAIN_DEFAULT = TeamSpec(slug=DEFAULT_TEAM_SLUG, name="Default", members=())
 
 
 def _drop(data: dict, defaults: dict) -> dict:
@@ -103,6 +115,15 @@ def _user(user: UserSpec) -> dict:
     return _drop(data, defaults | {"contact_methods": [], "notification_rules": []})
 
 
+def _team(team: TeamSpec) -> dict:
+    data = {
+        "name": team.name,
+        "slug": team.slug,
+        "members": [{"user": m.user, "role": m.role} for m in team.members or ()],
+    }
+    return _drop(data, {"slug": slugify(team.name), "members": []})
+
+
 def _method(method: ContactMethodSpec) -> dict:
     data = {"name": method.name, "type": method.kind, "address": method.address}
     return data | {"verified": True} if method.verified else data
@@ -112,6 +133,7 @@ def _schedule(schedule: ScheduleSpec) -> dict:
     zone = schedule.time_zone
     data = {
         "name": schedule.name,
+        "team": schedule.team,
         "description": schedule.description,
         "time_zone": zone,
         "handoff_notice": schedule.handoff_notice,
@@ -129,7 +151,8 @@ def _schedule(schedule: ScheduleSpec) -> dict:
             for o in schedule.overrides or ()
         ],
     }
-    return _drop(data, {"description": "", "handoff_notice": False, "layers": [], "overrides": []})
+    defaults = {"description": "", "handoff_notice": False, "layers": [], "overrides": []}
+    return _drop(data, defaults | OWNER)
 
 
 def _layer(layer: LayerSpec, position: int) -> dict:
@@ -188,6 +211,7 @@ def _restrictions(restrictions: tuple[RestrictionSpec, ...]) -> list[dict]:
 def _policy(policy: PolicySpec) -> dict:
     data = {
         "name": policy.name,
+        "team": policy.team,
         "description": policy.description,
         "repeat": policy.repeat,
         "tiers": [
@@ -198,12 +222,13 @@ def _policy(policy: PolicySpec) -> dict:
             for t in policy.tiers
         ],
     }
-    return _drop(data, {"description": "", "repeat": 0, "tiers": []})
+    return _drop(data, {"description": "", "repeat": 0, "tiers": []} | OWNER)
 
 
 def _service(service: ServiceSpec) -> dict:
     data = {
         "name": service.name,
+        "team": service.team,
         "description": service.description,
         "escalation_policy": service.escalation_policy,
         "urgency": service.urgency,
@@ -222,7 +247,7 @@ def _service(service: ServiceSpec) -> dict:
     }
     defaults = {"description": "", "escalation_policy": None, "urgency": "", "ack_timeout": None}
     more = {"auto_resolve": None, "storm_cap": 20, "storm_window": "5m", "integrations": []}
-    return _drop(data, defaults | more | {"maintenance_windows": []})
+    return _drop(data, defaults | more | {"maintenance_windows": []} | OWNER)
 
 
 def _maybe_duration(value) -> str | None:

@@ -7,6 +7,8 @@ comparing them is `==`. References to other objects are by name.
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
+from accounts.models import DEFAULT_TEAM_SLUG
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -35,6 +37,19 @@ class UserSpec:
     staff: bool | None = None  # None: the file leaves it as it is
     contact_methods: tuple[ContactMethodSpec, ...] = ()
     notification_rules: tuple[RuleSpec, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class MemberSpec:
+    user: str
+    role: str
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    slug: str
+    name: str
+    members: tuple[MemberSpec, ...] | None = None  # None: the file leaves them alone
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +94,7 @@ class OverrideSpec:
 @dataclass(frozen=True)
 class ScheduleSpec:
     name: str
+    team: str = DEFAULT_TEAM_SLUG
     description: str = ""
     time_zone: str = "UTC"
     handoff_notice: bool = False
@@ -97,6 +113,7 @@ class TierSpec:
 @dataclass(frozen=True)
 class PolicySpec:
     name: str
+    team: str = DEFAULT_TEAM_SLUG
     description: str = ""
     repeat: int = 0
     tiers: tuple[TierSpec, ...] = ()
@@ -130,6 +147,7 @@ class WindowSpec:
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
+    team: str = DEFAULT_TEAM_SLUG
     description: str = ""
     escalation_policy: str | None = None
     urgency: str = ""
@@ -146,6 +164,7 @@ class Document:
     """A whole configuration; each list in file order (the database's in name order)."""
 
     users: tuple[UserSpec, ...] = ()
+    teams: tuple[TeamSpec, ...] = ()
     schedules: tuple[ScheduleSpec, ...] = ()
     escalation_policies: tuple[PolicySpec, ...] = ()
     services: tuple[ServiceSpec, ...] = ()

@@ -162,3 +162,24 @@ def env_header(name: str) -> str:
     if not value.isascii() or not value.replace("-", "").isalnum():
         raise ImproperlyConfigured(f"{name}: {value!r} is not an HTTP header name (e.g. X-Real-IP)")
     return "HTTP_" + value.upper().replace("-", "_")
+
+
+def env_team_map(name: str, *, roles: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """Return a `group:team-slug:role, …` list variable as (group, slug, role) triples."""
+    value = _raw(name) or ""
+    triples = []
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        # The group comes first and may itself hold colons (e.g. a URN); slug and role never do.
+        group, slug, role = (part.strip() for part in ([""] * 3 + item.rsplit(":", 2))[-3:])
+        if not group or not slug or not role:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not group:team-slug:role (e.g. sre:platform:manager)"
+            )
+        if not slug.replace("-", "").replace("_", "").isalnum() or not slug.isascii():
+            raise ImproperlyConfigured(f"{name}: {item!r}: {slug!r} is not a team slug")
+        if role not in roles:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r}: {role!r} is not a role (use {', '.join(roles)})"
+            )
+        triples.append((group, slug, role))
+    return tuple(triples)

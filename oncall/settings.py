@@ -21,6 +21,7 @@ from oncall.env import (
     env_phone_prefixes,
     env_rates,
     env_str,
+    env_team_map,
     env_url,
 )
 
@@ -87,6 +88,8 @@ AUTHENTICATION_BACKENDS = [
     # on every sign-in form that calls authenticate(request=…), admin's included.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect single sign-on; signs no one in while OIDC_ISSUER is unset.
+    "accounts.sso.SSOBackend",
 ]
 
 ROOT_URLCONF = "oncall.urls"
@@ -489,3 +492,22 @@ CONTENT_SECURITY_POLICY = {
 # Teams: everyone signed in may read other teams' incidents and schedules (never their
 # integrations or anyone's contact details); false keeps each team's to its members.
 TEAMS_OPEN_READ = env_bool("TEAMS_OPEN_READ", True)
+
+# --- Single sign-on (OpenID Connect, accounts/sso.py) ------------------------------------------
+# Unset OIDC_ISSUER: no single sign-on, password sign-in only. The provider's endpoints are read
+# from <issuer>/.well-known/openid-configuration on first use, not here.
+OIDC_ISSUER = env_url("OIDC_ISSUER", "", schemes=("https", "http"))
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_TEAM_MAP = env_team_map("OIDC_TEAM_MAP", roles=("manager", "responder", "observer"))
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_TIMEOUT_SECONDS = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+# mozilla-django-oidc's own names for the above (its endpoints come from accounts/sso.py).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_TIMEOUT = OIDC_TIMEOUT_SECONDS
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"

@@ -8,6 +8,7 @@ from oncall.home import home
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("sso/", include("accounts.sso_views")),
     path("api/v1/", include("oncall.api")),
     path("", include("paging.urls")),
     path("", include("schedules.urls")),

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from accounts.models import User
+from accounts.models import Role, Team, User
 from escalation.models import Tier
 from paging.models import ContactMethod, Integration, Service
 from schedules.models import LayerMember
@@ -41,6 +41,20 @@ def test_demo_builds_a_team_a_rotation_a_policy_and_a_service(settings, tmp_path
     password = (tmp_path / "admin-password").read_text().strip()
     assert f"password {password}" in out
     assert User.objects.get(username="admin").check_password(password)
+
+
+def test_demo_puts_its_service_schedule_and_policy_in_a_payments_team_alice_manages(
+    settings, tmp_path
+):
+    run_demo(settings, tmp_path)
+
+    team = Team.objects.get(slug="payments")
+    service = Service.objects.get()
+    assert service.team == team
+    assert service.escalation_policy.team == team
+    assert LayerMember.objects.first().layer.schedule.team == team
+    roles = dict(team.memberships.values_list("user__username", "role"))
+    assert roles == {"alice": Role.MANAGER, "bob": Role.RESPONDER, "carol": Role.RESPONDER}
 
 
 def test_demo_is_idempotent_and_keeps_the_admin_password(settings, tmp_path):

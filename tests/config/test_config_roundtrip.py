@@ -7,7 +7,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import User
+from accounts.models import DEFAULT_TEAM_SLUG, Membership, Team, User
 from config.apply import apply_document
 from config.parse import parse_data, parse_text
 from config.read import read_document
@@ -154,24 +154,93 @@ def services(draw, index: int, policy_names: list[str]) -> dict:
     return service
 
 
+# (name, slug): a slug of None is left out of the file, to be made from the name.
+TEAMS = [
+    ("Payments", None),
+    ("Search & Ads", None),
+    ("Site Reliability", "sre"),
+    ("Data", "data_team"),
+    ("Default", None),  # the Default team, given members
+]
+ROLES = ["manager", "responder", "observer"]
+
+
+@st.composite
+def teams(draw, people: list[str]) -> list[dict]:
+    chosen = draw(st.lists(st.sampled_from(TEAMS), max_size=3, unique=True))
+    found = []
+    for team_name, slug in chosen:
+        members = draw(st.lists(st.sampled_from(people), max_size=3, unique=True))
+        team = {"name": team_name} | ({"slug": slug} if slug else {})
+        if members or draw(st.booleans()):
+            team["members"] = [{"user": u, "role": draw(st.sampled_from(ROLES))} for u in members]
+        found.append(team)
+    return found
+
+
+def slug_of(team: dict) -> str:
+    return team.get("slug") or {"Payments": "payments", "Search & Ads": "search-ads"}.get(
+        team["name"], DEFAULT_TEAM_SLUG
+    )
+
+
+@st.composite
+def owned(draw, objects: list[dict], slugs: list[str]) -> list[dict]:
+    """Give each object a team: left out (the Default team), named, or `default` said aloud."""
+    for obj in objects:
+        team = draw(st.sampled_from([None, DEFAULT_TEAM_SLUG, *slugs]))
+        if team is not None:
+            obj["team"] = team
+    return objects
+
+
 @st.composite
 def configs(draw) -> dict:
     people = draw(
         st.lists(st.text("abcdefgh", min_size=1, max_size=5), min_size=1, max_size=4, unique=True)
     )
+    team_list = draw(teams(people))
+    slugs = [slug_of(t) for t in team_list]
     rotas = [f"rota {n}" for n in range(draw(st.integers(0, 2)))]
     policy_names = [f"policy {n}" for n in range(draw(st.integers(0, 2)))]
+    schedule_list = [draw(schedules(r, people)) for r in rotas]
+    policy_list = [draw(policies(p, people, rotas)) for p in policy_names]
+    service_list = [draw(services(n, policy_names)) for n in range(draw(st.integers(0, 2)))]
     return {
         "users": [draw(users(u)) for u in people],
-        "schedules": [draw(schedules(r, people)) for r in rotas],
-        "escalation_policies": [draw(policies(p, people, rotas)) for p in policy_names],
-        "services": [draw(services(n, policy_names)) for n in range(draw(st.integers(0, 2)))],
+        "teams": team_list,
+        "schedules": draw(owned(schedule_list, slugs)),
+        "escalation_policies": draw(owned(policy_list, slugs)),
+        "services": draw(owned(service_list, slugs)),
     }
 
 
 def wipe() -> None:
-    for model in (Service, EscalationPolicy, Schedule, User):
+    for model in (Service, EscalationPolicy, Schedule):
         model.objects.all().delete()
+    Team.objects.exclude(slug=DEFAULT_TEAM_SLUG).delete()
+    User.objects.all().delete()
+
+
+def owners_in(data: dict) -> set[tuple[str, str]]:
+    sections = ("schedules", "escalation_policies", "services")
+    return {(x["name"], x.get("team", DEFAULT_TEAM_SLUG)) for k in sections for x in data[k]}
+
+
+def owners() -> set[tuple[str, str]]:
+    return {
+        (name, slug)
+        for model in (Schedule, EscalationPolicy, Service)
+        for name, slug in model.objects.values_list("name", "team__slug")
+    }
+
+
+def memberships_in(data: dict) -> set[tuple[str, str, str]]:
+    return {(slug_of(t), m["user"], m["role"]) for t in data["teams"] for m in t.get("members", [])}
+
+
+def memberships() -> set[tuple[str, str, str]]:
+    return set(Membership.objects.values_list("team__slug", "user__username", "role"))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -179,6 +248,8 @@ def wipe() -> None:
 def test_export_apply_export_is_the_same_file_and_a_second_apply_changes_nothing(db, data):
     with transaction.atomic():
         apply_document(parse_data(data, known={}))
+        assert owners() == owners_in(data)
+        assert memberships() == memberships_in(data)
         exported = render_text(read_document())
         wipe()
 
@@ -186,6 +257,8 @@ def test_export_apply_export_is_the_same_file_and_a_second_apply_changes_nothing
         again = apply_document(parse_text(exported))
 
         assert render_text(read_document()) == exported
+        assert owners() == owners_in(data)
+        assert memberships() == memberships_in(data)
         assert {c.action for c in again} == {"unchanged"}
         transaction.set_rollback(True)
 

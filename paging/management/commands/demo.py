@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Membership, Role, Team, User
 from escalation.models import EscalationPolicy, Tier
 from paging.models import ContactKind, ContactMethod, Integration, NotificationRule, Service
 from paging.notify.channels.twilio_client import twilio_configured
@@ -33,9 +33,18 @@ def _responder(username: str, first: str, last: str, phone: str) -> User:
     return user
 
 
-def _schedule(people: list[User]) -> Schedule:
+def _team(people: list[User]) -> Team:
+    """The Payments team: Alice manages it, Bob and Carol respond."""
+    team, _ = Team.objects.get_or_create(slug="payments", defaults={"name": "Payments"})
+    for person in people:
+        role = Role.MANAGER if person.username == "alice" else Role.RESPONDER
+        Membership.objects.get_or_create(team=team, user=person, defaults={"role": role})
+    return team
+
+
+def _schedule(team: Team, people: list[User]) -> Schedule:
     schedule, _ = Schedule.objects.get_or_create(
-        name="Primary on-call", defaults={"time_zone": "America/New_York"}
+        name="Primary on-call", defaults={"time_zone": "America/New_York", "team": team}
     )
     layer, created = Layer.objects.get_or_create(
         schedule=schedule,
@@ -48,8 +57,10 @@ def _schedule(people: list[User]) -> Schedule:
     return schedule
 
 
-def _policy(schedule: Schedule, people: list[User]) -> EscalationPolicy:
-    policy, created = EscalationPolicy.objects.get_or_create(name="Default", defaults={"repeat": 1})
+def _policy(team: Team, schedule: Schedule, people: list[User]) -> EscalationPolicy:
+    policy, created = EscalationPolicy.objects.get_or_create(
+        name="Default", defaults={"repeat": 1, "team": team}
+    )
     if created:
         minutes = dt.timedelta(minutes=2)
         Tier.objects.create(policy=policy, position=0, ack_timeout=minutes).schedules.add(schedule)
@@ -88,9 +99,10 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         people = [_responder(*r) for r in RESPONDERS]
-        policy = _policy(_schedule(people), people)
+        team = _team(people)
+        policy = _policy(team, _schedule(team, people), people)
         service, _ = Service.objects.get_or_create(
-            name="Payments API", defaults={"escalation_policy": policy}
+            name="Payments API", defaults={"escalation_policy": policy, "team": team}
         )
         integration, _ = Integration.objects.get_or_create(
             service=service, name="Generic JSON", defaults={"kind": "generic"}
