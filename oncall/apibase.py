@@ -281,7 +281,8 @@ def team_chosen(serializer: serializers.Serializer, attrs: dict) -> dict:
         try:
             attrs["team"] = access.team_for_new(user, team)
         except PermissionError as error:
-            raise ValidationError({"team": [f"{str(error).capitalize()}."]}) from None
+            why = str(error)
+            raise ValidationError({"team": [f"{why[:1].upper()}{why[1:]}."]}) from None
     elif team is not None and not access.may_configure_team(user, team):
         raise ValidationError({"team": [f"You are not a manager of {team.name}."]})
     return attrs
