@@ -156,7 +156,8 @@ class RoleViewSet(viewsets.GenericViewSet):
     Rows a team owns (the model has a `team_path`): lists hold only what `access.readable`
     returns (a row you may not see is a 404, not a 403); changing and deleting ask
     `access.may_configure`; adding is for people who manage a team (the serializer's `team` or
-    parent field then decides where the row goes). Django model permissions grant nothing here.
+    parent field then decides where the row goes). Django model permissions grant nothing here;
+    an `owner_may` share (a person's own overrides) still adds to what the team role allows.
 
     Other rows: the model's permissions as admin grants them, plus a person's share named by
     the viewset: `everyone_may` (verbs on every row it lists) and `owner_may` (verbs on rows
@@ -407,7 +408,7 @@ class ConfigViewSet(
     mixins.ListModelMixin,
     RoleViewSet,
 ):
-    """A configuration object: everyone reads, model permissions change; `filter_fields` filter."""
+    """A configuration object, under RoleViewSet's rules; `filter_fields` filter its list."""
 
     filter_backends = [FieldFilters]
     filter_fields: dict[str, str] = {}
