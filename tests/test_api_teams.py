@@ -442,3 +442,19 @@ def test_a_team_that_still_owns_services_is_not_deleted(root, team_a, payments):
 
     assert response.status_code == 409
     assert Team.objects.filter(slug="payments").exists()
+
+
+def test_the_people_list_asks_who_may_be_managed_once(
+    team_a, alice, bob, django_assert_max_num_queries
+):
+    for n in range(10):
+        join(UserFactory(username=f"person{n}"), "responder", team_a)
+    api = client_for(_manager(team_a))
+    api.get("/api/v1/users/")  # the token's first use writes last_used_at
+
+    with django_assert_max_num_queries(8):
+        listed = api.get("/api/v1/users/").json()["results"]
+
+    emails = {p["username"]: p["email"] for p in listed}
+    assert emails["person0"] == "person0@example.com"
+    assert emails["alice"] is None  # in no team of Mona's

@@ -109,9 +109,19 @@ class UserSerializer(StrictModelSerializer):
 
     def to_representation(self, person: User) -> dict:
         data = super().to_representation(person)
-        if not access.may_manage_person(self.context["request"].user, person):
+        if not self._may_manage(person):
             data.update(dict.fromkeys(PERSONAL))
         return data
+
+    def _may_manage(self, person: User) -> bool:
+        """Ask access.manageable_people once per answer, not once per person listed."""
+        user = self.context["request"].user
+        if access.is_site_admin(user):
+            return True
+        if "manageable" not in self.context:
+            people = access.manageable_people(user).values_list("pk", flat=True)
+            self.context["manageable"] = set(people)
+        return person.pk in self.context["manageable"]
 
     def validate_email(self, value: str | None) -> str:
         return value or ""
