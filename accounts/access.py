@@ -276,3 +276,20 @@ def manageable_people(user: User) -> QuerySet:
     if managed:
         mine |= Q(pk__in=Membership.objects.filter(team_id__in=managed).values("user_id"))
     return User.objects.filter(mine)
+
+
+# --- Teams themselves -------------------------------------------------------------------------
+
+
+def readable_teams(user: User) -> QuerySet:
+    """Return the teams `user` may see: their own; every team's name with TEAMS_OPEN_READ."""
+    if not _signed_in(user):
+        return Team.objects.none()
+    if is_site_admin(user) or settings.TEAMS_OPEN_READ:
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=teams_where(user, Role.OBSERVER))
+
+
+def may_see_members(user: User, team: Team) -> bool:
+    """Return whether `user` may see who is in `team` and their roles (its members; admins)."""
+    return is_site_admin(user) or holds_role(user, team.pk, Role.OBSERVER)

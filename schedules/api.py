@@ -21,9 +21,11 @@ from oncall.apibase import (
     RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
+    TeamField,
     holds,
     model_clean,
     refuse_body,
+    team_chosen,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.imports import CalendarImportError, parse, url_hint
@@ -107,7 +109,7 @@ class LayerSerializer(StrictModelSerializer):
     def to_representation(self, layer: Layer) -> dict:
         """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
         data = super().to_representation(layer)
-        if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
+        if data["calendar_url"] and not access.may_configure(self.context["request"].user, layer):
             data["calendar_url"] = url_hint(data["calendar_url"])
         return data
 
@@ -131,6 +133,7 @@ class LayerSerializer(StrictModelSerializer):
 
 
 class ScheduleSerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     layers = LayerSerializer(
         many=True,
         required=False,
@@ -140,7 +143,10 @@ class ScheduleSerializer(StrictModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone", "handoff_notice", "layers"]
+        fields = ["id", "name", "team", "description", "time_zone", "handoff_notice", "layers"]
+
+    def validate(self, attrs: dict) -> dict:
+        return team_chosen(self, attrs)
 
     def validate_layers(self, layers: list[dict]) -> list[dict]:
         for position, layer in enumerate(layers):
@@ -194,13 +200,13 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
 class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
-    queryset = Schedule.objects.prefetch_related(
+    queryset = Schedule.objects.select_related("team").prefetch_related(
         Prefetch("layers", Layer.objects.defer("calendar_body")),  # an .ics can be large
         "layers__members",
         "layers__restrictions",
     )
     serializer_class = ScheduleSerializer
-    filter_fields = {"name": "name"}
+    filter_fields = {"name": "name", "team": "team__slug"}
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
