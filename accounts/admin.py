@@ -3,10 +3,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, User, tokens_revoke
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
 
 # Roles come from staff status and per-person permissions (accounts/roles.py); groups are unused.
@@ -77,5 +76,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset) -> None:
-        done = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        done = tokens_revoke(queryset)
         self.message_user(request, f"{done} token(s) revoked.", messages.SUCCESS)

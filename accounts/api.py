@@ -1,7 +1,6 @@
 """REST API for personal API tokens: create (the token is shown once), list, revoke."""
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -9,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, User, tokens_revoke
 from oncall.apibase import RoleViewSet, StrictModelSerializer, holds, refuse_body
 
 
@@ -74,9 +73,7 @@ class ApiTokenViewSet(
         return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, token: ApiToken) -> None:
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        tokens_revoke(ApiToken.objects.filter(pk=token.pk))
 
     @extend_schema(request=None, responses=ApiTokenSerializer)
     @action(detail=True, methods=["post"])

@@ -35,6 +35,7 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    feeds_revoke,
     rotation_people_error,
 )
 from schedules.resolver import oncall_at, shifts
@@ -330,9 +331,7 @@ class CalendarFeedViewSet(
         """Make the feed's URL answer 404 from now on."""
         feed = self.get_object()
         refuse_body(request)
-        CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        feeds_revoke(CalendarFeed.objects.filter(pk=feed.pk))
         feed.refresh_from_db()
         return Response(CalendarFeedSerializer(feed).data)
 
