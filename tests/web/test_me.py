@@ -112,6 +112,18 @@ def test_a_bad_contact_method_is_refused_in_words_and_nothing_is_stored(
     assert twilio.messages == []
 
 
+def test_a_number_twilio_refuses_is_kept_and_the_page_says_no_code_went_out(
+    me, rita, twilio, django_capture_on_commit_callbacks
+):
+    twilio.fail_next(status=400, code=21211, message="The 'To' number is not valid.")
+
+    response = add(me, django_capture_on_commit_callbacks, address="+15550100123")
+
+    assert "No code was sent to +15550100123:" in text(response)
+    assert "Send the code again" in text(response)
+    assert not ContactMethod.objects.get(user=rita).verified and twilio.messages == []
+
+
 def test_a_wrong_code_is_refused_in_words_and_five_lock_every_code_out(
     me, rita, twilio, django_capture_on_commit_callbacks
 ):
@@ -375,4 +387,4 @@ def test_me_takes_the_same_queries_for_one_or_many_rows(me, rita, sam):
 
     many = _me_queries(me, rita, 30)
 
-    assert many == one
+    assert many == one, (one, many)
