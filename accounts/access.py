@@ -217,6 +217,28 @@ def may_cover(user: User, schedule: Model, for_user: User | None) -> bool:
     )
 
 
+def may_uncover(user: User, schedule: Model, holder: User | None) -> bool:
+    """Return whether `user` may remove `holder`'s override in `schedule`.
+
+    Whoever may cover for the holder there (managers, site admins), and the holder themselves,
+    even after leaving the team: taking themselves off call never needs a role.
+    """
+    if may_cover(user, schedule, holder):
+        return True
+    return _signed_in(user) and holder is not None and holder.pk == user.pk
+
+
+def coverable(user: User, queryset: QuerySet) -> QuerySet:
+    """Return the schedules of `queryset` where `user` may cover shifts (at least their own)."""
+    if is_site_admin(user):
+        return queryset
+    if not _signed_in(user):
+        return queryset.none()
+    return queryset.filter(
+        **{f"{team_path(queryset.model)}__in": teams_where(user, Role.RESPONDER)}
+    )
+
+
 def members_with(team_ids: Iterable[int], at_least: str) -> QuerySet:
     """Return the active people holding `at_least` (or higher) in any of the teams."""
     return User.objects.filter(
@@ -254,3 +276,20 @@ def manageable_people(user: User) -> QuerySet:
     if managed:
         mine |= Q(pk__in=Membership.objects.filter(team_id__in=managed).values("user_id"))
     return User.objects.filter(mine)
+
+
+# --- Teams themselves -------------------------------------------------------------------------
+
+
+def readable_teams(user: User) -> QuerySet:
+    """Return the teams `user` may see: their own; every team's name with TEAMS_OPEN_READ."""
+    if not _signed_in(user):
+        return Team.objects.none()
+    if is_site_admin(user) or settings.TEAMS_OPEN_READ:
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=teams_where(user, Role.OBSERVER))
+
+
+def may_see_members(user: User, team: Team) -> bool:
+    """Return whether `user` may see who is in `team` and their roles (its members; admins)."""
+    return is_site_admin(user) or holds_role(user, team.pk, Role.OBSERVER)

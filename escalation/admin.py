@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from accounts.admin_access import TeamOwnedAdmin, TeamOwnedInline
 from accounts.models import Team
 from escalation.checks import policy_warnings
 from escalation.models import EscalationPolicy, TeamMode, Tier, tier_set_teams
@@ -133,7 +134,7 @@ def _renumber(policy: EscalationPolicy) -> None:
             Tier.objects.filter(pk=tier.pk).update(position=position)
 
 
-class TierInline(admin.TabularInline):
+class TierInline(TeamOwnedInline, admin.TabularInline):
     """One compact row per level: number, timeout, and short lists of people and schedules."""
 
     model = Tier
@@ -154,8 +155,9 @@ class TierInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "levels", "repeat")
+class EscalationPolicyAdmin(TeamOwnedAdmin):
+    list_display = ("name", "team", "levels", "repeat")
+    list_select_related = ("team",)
     search_fields = ("name",)
     inlines = [TierInline]
 

@@ -6,7 +6,13 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import Team, User
 from escalation.models import EscalationPolicy, TeamMode, Tier, level_pointers, tier_set_teams
-from oncall.apibase import ConfigViewSet, StrictModelSerializer, StrictSerializer
+from oncall.apibase import (
+    ConfigViewSet,
+    StrictModelSerializer,
+    StrictSerializer,
+    TeamField,
+    team_chosen,
+)
 from schedules.models import Schedule
 
 
@@ -42,13 +48,17 @@ class TierSerializer(StrictModelSerializer):
 
 
 class EscalationPolicySerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     tiers = TierSerializer(
         many=True, required=False, help_text="In order: Level 1 first. Replaced as a whole."
     )
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "repeat", "tiers"]
+        fields = ["id", "name", "team", "description", "repeat", "tiers"]
+
+    def validate(self, attrs: dict) -> dict:
+        return team_chosen(self, attrs)
 
     def validate_tiers(self, tiers: list[dict]) -> list[dict]:
         """Refuse levels that page nobody, naming each as people read it: Level 1, 2 …."""
@@ -94,8 +104,8 @@ def policy_set_tiers(*, policy: EscalationPolicy, tiers: list[dict]) -> None:
 class EscalationPolicyViewSet(ConfigViewSet):
     """Who to page, in which order, how long each level has, and how often to go round."""
 
-    queryset = EscalationPolicy.objects.prefetch_related(
+    queryset = EscalationPolicy.objects.select_related("team").prefetch_related(
         "tiers__users", "tiers__schedules", "tiers__team_links__team"
     )
     serializer_class = EscalationPolicySerializer
-    filter_fields = {"name": "name"}
+    filter_fields = {"name": "name", "team": "team__slug"}

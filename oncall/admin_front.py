@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts import access
 from accounts.models import User
 from oncall.timezones import local_time
 from paging.models import EXHAUSTED, Incident, IncidentStatus, Notification, NotificationStatus
@@ -70,11 +71,11 @@ def change_url(obj) -> str:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
 
-def open_incidents(zone: str) -> list[Group]:
-    """Return the open incidents by state, exhausted first, each state with its newest few."""
+def open_incidents(user: User, zone: str) -> list[Group]:
+    """Return the open incidents `user` may read by state, exhausted first, with the newest few."""
     groups = []
     for label, hint, state, query in STATES:
-        found = Incident.objects.filter(query)
+        found = access.readable(user, Incident.objects.filter(query))
         newest = found.select_related("service").order_by("-created_at", "-pk")[:INCIDENTS_SHOWN]
         rows = tuple(
             Row(
@@ -90,9 +91,10 @@ def open_incidents(zone: str) -> list[Group]:
     return groups
 
 
-def oncall_now(now: dt.datetime) -> tuple[list[Row], int]:
+def oncall_now(user: User, now: dt.datetime) -> tuple[list[Row], int]:
     """Return who is on call now on the first schedules by name, and how many are not shown."""
-    schedules = list(Schedule.objects.order_by("name")[:SCHEDULES_SHOWN])
+    readable = access.readable(user, Schedule.objects.all())
+    schedules = list(readable.order_by("name")[:SCHEDULES_SHOWN])
     second = now + dt.timedelta(seconds=1)
     people = {s.pk: oncall_at(s.snapshot(now, second), now) for s in schedules}
     names = User.objects.in_bulk({p for found in people.values() for p in found})
@@ -100,15 +102,19 @@ def oncall_now(now: dt.datetime) -> tuple[list[Row], int]:
         Row(s.name, change_url(s), ", ".join(str(names[p]) for p in people[s.pk] if p in names))
         for s in schedules
     ]
-    return rows, max(Schedule.objects.count() - len(schedules), 0)
+    return rows, max(readable.count() - len(schedules), 0)
 
 
-def failed_notifications(now: dt.datetime, zone: str) -> Group:
-    """Return the notifications that failed in the last 24 hours, newest first."""
+def failed_notifications(user: User, now: dt.datetime, zone: str) -> Group:
+    """Return the failed notifications of the last 24 hours `user` may see, newest first.
+
+    A notification holds a contact address: only the people whose rows they manage count.
+    """
     # Whole seconds: the linked list's URL stays short and readable.
     since = (now - FAILED_WINDOW).replace(microsecond=0)
     lookups = {"status__exact": NotificationStatus.FAILED, "created_at__gte": since}
-    found = Notification.objects.filter(**lookups)
+    people = access.manageable_people(user)
+    found = Notification.objects.filter(**lookups, user__in=people)
     newest = found.select_related("user").order_by("-created_at", "-pk")[:FAILED_SHOWN]
     rows = tuple(
         Row(f"{n.get_kind_display()} to {n.user}", change_url(n), local_time(n.created_at, zone))
@@ -118,16 +124,16 @@ def failed_notifications(now: dt.datetime, zone: str) -> Group:
     return Group("Failed", "", found.count(), changelist_url(Notification, lookups), rows)
 
 
-def front_page(*, now: dt.datetime, zone: str) -> dict:
-    """Return the front page's context for a viewer in the IANA zone `zone`."""
-    oncall, not_shown = oncall_now(now)
-    states = open_incidents(zone)
+def front_page(*, user: User, now: dt.datetime, zone: str) -> dict:
+    """Return the front page's context for `user`, in the IANA zone `zone`: what they may read."""
+    oncall, not_shown = oncall_now(user, now)
+    states = open_incidents(user, zone)
     return {
         "incident_states": states,
         "open_count": sum(state.count for state in states),
         "oncall": oncall,
         "oncall_not_shown": not_shown,
         "schedules_url": changelist_url(Schedule, {}),
-        "failed": failed_notifications(now, zone),
+        "failed": failed_notifications(user, now, zone),
         "zone": zone,
     }

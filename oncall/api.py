@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import ApiTokenViewSet
+from accounts.api import ApiTokenViewSet, TeamViewSet
 from escalation.api import EscalationPolicyViewSet
 from paging.api.incidents import IncidentViewSet
 from paging.api.people import ContactMethodViewSet, NotificationRuleViewSet, UserViewSet
@@ -13,13 +13,15 @@ from schedules.api import CalendarFeedViewSet, OverrideViewSet, ScheduleViewSet
 
 
 class IdRouter(DefaultRouter):
-    """DRF's router, with object URLs that take whole-number ids only."""
+    """DRF's router, with object URLs that take whole-number ids only (or what a viewset says)."""
 
     def get_lookup_regex(self, viewset, lookup_prefix: str = "") -> str:
         # DRF's default, [^/.]+, let `/incidents/12%0D/` through to a lookup, and int("12\r")
-        # is 12: a mangled id named an object. Every viewset of ours looks up by its integer pk.
+        # is 12: a mangled id named an object. Our viewsets look up by their integer pk; teams
+        # also by slug, and say so in `lookup_value_regex` (letters, digits, - and _ only).
         kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
-        return f"(?P<{lookup_prefix}{kwarg}>[0-9]+)"
+        value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{kwarg}>{value})"
 
 
 router = IdRouter()
@@ -35,6 +37,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("contact-methods", ContactMethodViewSet, basename="contactmethod")
 router.register("notification-rules", NotificationRuleViewSet, basename="notificationrule")
 router.register("api-tokens", ApiTokenViewSet, basename="apitoken")
+router.register("teams", TeamViewSet, basename="team")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -14,6 +14,8 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
+from accounts.models import Team
 from oncall.durations import DURATION_HINT, parse_duration
 from oncall.limits import Limited
 
@@ -118,7 +120,10 @@ def verb_of(request: Request, view) -> str:
 
 
 def holds(user, model: type[models.Model], verb: str) -> bool:
-    """Return whether `user` holds `verb` on `model` as admin grants it (view: view or change)."""
+    """Return whether `user` holds `verb` on `model` as admin grants it (view: view or change).
+
+    Only for rows no team owns (calendar feeds): on a team's rows, team roles decide.
+    """
     if not (user.is_staff or user.is_superuser):
         return False  # admin lets no one else in, whatever permissions they were given
     opts = model._meta
@@ -128,50 +133,87 @@ def holds(user, model: type[models.Model], verb: str) -> bool:
 
 
 class ModelPermissions(permissions.BasePermission):
-    """Grant what admin grants (the model's permissions; superusers all), plus a person's share.
-
-    Everyone signed in (staff are paged too) gets the share the viewset names: `everyone_may`
-    (verbs on every row it lists) and `owner_may` (verbs on rows that are their own, as its
-    `owns` says); the actions in `admin_actions` are never part of the share. The viewset's
-    `may_touch` can refuse an object to everyone but superusers, whatever they hold.
-    """
+    """Ask the viewset, which asks accounts/access.py for a team's rows (see RoleViewSet)."""
 
     message = "Your role does not allow this."
 
     def has_permission(self, request: Request, view) -> bool:
         user = request.user
-        if not (user and user.is_authenticated):
+        if not (user and user.is_authenticated and user.is_active):
             return False
         if not hasattr(view, request.method.lower()):
             return True  # the route has no such method: let it answer 405, not 403
-        verb = verb_of(request, view)
-        if holds(user, view.queryset.model, verb) or _shared(view, verb, "everyone_may"):
-            return True
-        if not _shared(view, verb, "owner_may"):
-            return False
-        return verb != "add" or view.owns_new(request)  # a row's owner is decided per object
+        return view.may_request(request, verb_of(request, view))
 
     def has_object_permission(self, request: Request, view, obj: models.Model) -> bool:
         user, verb = request.user, verb_of(request, view)
-        if not view.may_touch(user, obj, verb):
-            return False
-        if holds(user, view.queryset.model, verb) or _shared(view, verb, "everyone_may"):
-            return True
-        return _shared(view, verb, "owner_may") and view.owns(user, obj)
-
-
-def _shared(view, verb: str, share: str) -> bool:
-    return verb in getattr(view, share, ()) and view.action not in view.admin_actions
+        return view.may_touch(user, obj, verb) and view.may_object(user, obj, verb)
 
 
 class RoleViewSet(viewsets.GenericViewSet):
-    """A viewset under ModelPermissions: by default everyone reads, model permissions change."""
+    """A viewset under ModelPermissions.
+
+    Rows a team owns (the model has a `team_path`): lists hold only what `access.readable`
+    returns (a row you may not see is a 404, not a 403); changing and deleting ask
+    `access.may_configure`; adding is for people who manage a team (the serializer's `team` or
+    parent field then decides where the row goes). Django model permissions grant nothing here;
+    an `owner_may` share (a person's own overrides) still adds to what the team role allows.
+
+    Other rows: the model's permissions as admin grants them, plus a person's share named by
+    the viewset: `everyone_may` (verbs on every row it lists) and `owner_may` (verbs on rows
+    that are their own, as `owns` says). The actions in `admin_actions` are never part of a
+    share. `may_touch` can refuse an object to everyone, whatever they hold.
+    """
 
     permission_classes = [ModelPermissions]
     everyone_may: frozenset[str] = frozenset({"view"})
     owner_may: frozenset[str] = frozenset()
     admin_actions: frozenset[str] = frozenset()
     owner_field = "user"
+
+    @classmethod
+    def team_owned(cls) -> bool:
+        """Return whether a team owns the rows (then team roles decide, not permissions)."""
+        return access.team_path(cls.queryset.model) is not None
+
+    def get_queryset(self) -> models.QuerySet:
+        rows = super().get_queryset()
+        return self.visible(self.request.user, rows) if self.team_owned() else rows
+
+    def visible(self, user, rows: models.QuerySet) -> models.QuerySet:
+        """Return the team-owned rows `user` may see (the same rule as `may_see`)."""
+        return access.readable(user, rows)
+
+    def may_see(self, user, obj: models.Model) -> bool:
+        """Return whether `user` may see the team-owned `obj`."""
+        return access.may_read(user, obj)
+
+    def may_request(self, request: Request, verb: str) -> bool:
+        """Return whether the request may go on (objects are asked again one by one)."""
+        user = request.user
+        if self.team_owned():
+            if verb != "add" or access.manages_any(user) or access.is_site_admin(user):
+                return True
+            return self._shared(verb, "owner_may") and self.owns_new(request)
+        if holds(user, self.queryset.model, verb) or self._shared(verb, "everyone_may"):
+            return True
+        if not self._shared(verb, "owner_may"):
+            return False
+        return verb != "add" or self.owns_new(request)  # a row's owner is decided per object
+
+    def may_object(self, user, obj: models.Model, verb: str) -> bool:
+        """Return whether `user` may do `verb` to `obj`."""
+        owned = self._shared(verb, "owner_may") and self.owns(user, obj)
+        if self.team_owned():
+            if verb == "view":
+                return self.may_see(user, obj)
+            return access.may_configure(user, obj) or owned
+        if holds(user, self.queryset.model, verb) or self._shared(verb, "everyone_may"):
+            return True
+        return owned
+
+    def _shared(self, verb: str, share: str) -> bool:
+        return verb in getattr(self, share, ()) and self.action not in self.admin_actions
 
     def owns(self, user, obj: models.Model) -> bool:
         """Return whether `obj` is `user`'s own row."""
@@ -188,13 +230,81 @@ class RoleViewSet(viewsets.GenericViewSet):
 
 
 def keep_owner(serializer: serializers.Serializer, attrs: dict) -> dict:
-    """Refuse a change that would hand a row to someone else, unless admin would allow it."""
+    """Refuse a row for someone whose own rows the requester may not manage (400 naming user)."""
     request = serializer.context["request"]
     user = attrs.get("user")
-    handing_over = user is not None and user != request.user
-    if handing_over and not holds(request.user, serializer.Meta.model, "change"):
+    if user is not None and not access.may_manage_person(request.user, user):
         raise ValidationError({"user": "you can only manage your own"})
     return attrs
+
+
+@extend_schema_field({"type": "string", "example": "payments"})
+class TeamField(serializers.RelatedField):
+    """A team named by its slug or its id; answers carry the slug."""
+
+    default_error_messages = {
+        "does_not_exist": "there is no team {value}: give its slug or id",
+        "incorrect_type": "give the team's slug or id",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("queryset", Team.objects.all())
+        kwargs.setdefault(
+            "help_text",
+            "The owning team's slug (or id). Left out on create: the one team you manage, "
+            "or Default.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> Team:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("incorrect_type")
+        raw = str(data)
+        lookup = {"pk": int(raw)} if is_id(raw) else {"slug": raw}
+        found = self.get_queryset().filter(**lookup).first()
+        if found is None:
+            self.fail("does_not_exist", value=raw[:100])
+        return found
+
+    def to_representation(self, team: Team) -> str:
+        return team.slug
+
+
+def team_chosen(serializer: serializers.Serializer, attrs: dict) -> dict:
+    """Put the team a new row joins in `attrs`; refuse a team the requester does not manage.
+
+    Moving a row to another team needs manager rights on both: the old one is asked before the
+    serializer runs (access.may_configure on the object), the new one here.
+    """
+    user = serializer.context["request"].user
+    team = attrs.get("team")
+    if serializer.instance is None:
+        try:
+            attrs["team"] = access.team_for_new(user, team)
+        except PermissionError as error:
+            why = str(error)
+            raise ValidationError({"team": [f"{why[:1].upper()}{why[1:]}."]}) from None
+    elif team is not None and not access.may_configure_team(user, team):
+        raise ValidationError({"team": [f"You are not a manager of {team.name}."]})
+    return attrs
+
+
+def parent_configurable(serializer: serializers.Serializer, parent: models.Model) -> object:
+    """Refuse a parent (a service …) the requester may not change, as a 400 naming the field.
+
+    The field's choices are only the parents the requester may read, so a parent of a team they
+    cannot see answers as one that does not exist (400 too): it is never told apart from it.
+    """
+    if parent is not None and not access.may_configure(serializer.context["request"].user, parent):
+        raise ValidationError(f"you are not a manager of {parent}'s team")
+    return parent
+
+
+class ReadableRelatedField(serializers.PrimaryKeyRelatedField):
+    """A parent chosen by id among the rows the requester may read (others do not exist)."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return access.readable(self.context["request"].user, super().get_queryset())
 
 
 def model_clean(instance: models.Model) -> None:
@@ -226,7 +336,7 @@ def cleaned(serializer: serializers.ModelSerializer, attrs: dict) -> dict:
 MAX_ID = 2**63 - 1
 
 
-def _is_id(raw: str) -> bool:
+def is_id(raw: str) -> bool:
     """Return whether `raw` is an id a database can hold.
 
     Not str.isdigit alone: it takes "²" (int() does not), and a number past 64 bits made SQLite
@@ -247,7 +357,7 @@ class FieldFilters(filters.BaseFilterBackend):
             raw = request.query_params.get(param)
             if raw is None or raw == "":
                 continue
-            if lookup.endswith("_id") and not _is_id(raw):
+            if lookup.endswith("_id") and not is_id(raw):
                 raise ValidationError({param: "must be an id (a whole number)"})
             queryset = queryset.filter(**{lookup: raw})
         return queryset
@@ -298,7 +408,7 @@ class ConfigViewSet(
     mixins.ListModelMixin,
     RoleViewSet,
 ):
-    """A configuration object: everyone reads, model permissions change; `filter_fields` filter."""
+    """A configuration object, under RoleViewSet's rules; `filter_fields` filter its list."""
 
     filter_backends = [FieldFilters]
     filter_fields: dict[str, str] = {}

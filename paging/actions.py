@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import access
 from accounts.models import User
 from escalation.planner import Position, next_position
 from oncall.limits import Limited, window_words
@@ -37,6 +38,16 @@ def timeline_add(
         return
     TimelineEntry.objects.create(incident=incident, kind=kind, message=message, actor=actor)
     log.info("incident #%s: %s", incident.pk, message)
+
+
+def act_refusal(*, incident: Incident, by: User) -> str | None:
+    """Return why `by` may not act on `incident` ("You may not act on #12 payments"), or None.
+
+    accounts.access decides; the SMS, call and e-mail faces ask here before they act.
+    """
+    if access.may_act(by, incident):
+        return None
+    return f"You may not act on #{incident.pk} {incident.service.name}"
 
 
 def _cancel_pending(incident: Incident) -> int:

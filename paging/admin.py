@@ -7,7 +7,14 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from accounts import access
 from accounts.admin import UserAdmin
+from accounts.admin_access import (
+    PersonalAdmin,
+    TeamOwnedAdmin,
+    TeamOwnedInline,
+    may_use_admin,
+)
 from accounts.models import User
 from accounts.people import may_act, unpageable_reason
 from escalation.admin import EscalationPolicyAdmin
@@ -48,8 +55,9 @@ from paging.notify.verification import (
 from paging.rules import rules_sentence, rules_sentences
 
 
-class IntegrationInline(admin.TabularInline):
+class IntegrationInline(TeamOwnedInline, admin.TabularInline):
     model = Integration
+    secret = True
     extra = 0
     fields = ("name", "kind", "enabled", "url")
     readonly_fields = ("url",)
@@ -57,7 +65,11 @@ class IntegrationInline(admin.TabularInline):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(TeamOwnedAdmin):
+    """Integrations: only the owning team's managers see them (their URLs page people)."""
+
+    secret = True
+    parent_fields = ("service",)
     list_display = ("name", "service", "kind", "enabled", "last_ping_at")
     list_filter = ("kind", "enabled")
     list_select_related = ("service",)
@@ -101,7 +113,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         )
 
 
-class MaintenanceInline(admin.TabularInline):
+class MaintenanceInline(TeamOwnedInline, admin.TabularInline):
     model = MaintenanceWindow
     extra = 0
     fields = ("starts_at", "ends_at", "reason", "created_by")
@@ -110,12 +122,12 @@ class MaintenanceInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "escalation_policy", "ack_timeout", "auto_resolve_after")
-    list_select_related = ("escalation_policy",)
+class ServiceAdmin(TeamOwnedAdmin):
+    list_display = ("name", "team", "escalation_policy", "ack_timeout", "auto_resolve_after")
+    list_select_related = ("team", "escalation_policy")
     search_fields = ("name",)
     fieldsets = [
-        (None, {"fields": ["name", "description", "escalation_policy", "urgency"]}),
+        (None, {"fields": ["name", "team", "description", "escalation_policy", "urgency"]}),
         ("Timers", {"fields": ["ack_timeout", "auto_resolve_after"]}),
         ("Alert storms", {"fields": ["storm_cap", "storm_window"]}),
     ]
@@ -135,11 +147,14 @@ class ServiceAdmin(admin.ModelAdmin):
 
 class TestPageForm(forms.Form):
     person = forms.ModelChoiceField(
-        queryset=User.objects.filter(may_act(), contact_methods__isnull=False)
-        .distinct()
-        .order_by("username"),
+        queryset=User.objects.none(),
         help_text="Paged through their own notification rules (or the site default).",
     )
+
+    def __init__(self, *args, viewer: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        people = access.manageable_people(viewer).filter(may_act(), contact_methods__isnull=False)
+        self.fields["person"].queryset = people.distinct().order_by("username")
 
 
 admin.site.unregister(EscalationPolicy)
@@ -153,7 +168,7 @@ class PolicyAdmin(EscalationPolicyAdmin):
 
     @admin.action(description="Send a test page to a person…")
     def test_page(self, request, queryset):
-        form = TestPageForm(request.POST if "person" in request.POST else None)
+        form = TestPageForm(request.POST if "person" in request.POST else None, viewer=request.user)
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
@@ -209,8 +224,12 @@ INCIDENT_ACTIONS = {
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    """Incidents, read-only but for the buttons that acknowledge, resolve and escalate them."""
+class IncidentAdmin(TeamOwnedAdmin):
+    """Incidents, read-only but for the buttons that acknowledge, resolve and escalate them.
+
+    Who may press them is access.may_act's answer: its team's responders and managers, and
+    anyone it paged.
+    """
 
     list_display = (
         "id",
@@ -259,6 +278,21 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """Return whether the viewer may act on `obj` (the page's only change: its buttons)."""
+        if obj is None:
+            return may_use_admin(request.user)
+        return access.may_act(request.user, obj)
+
+    def _actionable(self, request, queryset) -> list[Incident]:
+        """Return the selected incidents the viewer may act on; say how many were left alone."""
+        allowed = [i for i in queryset if access.may_act(request.user, i)]
+        refused = len(queryset) - len(allowed)
+        if refused:
+            message = f"{refused} incident(s) left alone: you may not act on them."
+            self.message_user(request, message, messages.ERROR)
+        return allowed
 
     @admin.display(description="state", ordering="status")
     def state(self, incident: Incident) -> str:
@@ -323,7 +357,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Escalate selected incidents (page the next level now)")
     def escalate(self, request, queryset) -> None:
-        done = sum(self._escalate(request, incident) for incident in queryset)
+        done = sum(self._escalate(request, i) for i in self._actionable(request, queryset))
         self.message_user(request, f"{done} incident(s) escalated.", messages.SUCCESS)
 
     def _escalate(self, request, incident: Incident) -> bool:
@@ -338,12 +372,18 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset) -> None:
-        done = sum(incident_acknowledge(incident=i, by=request.user, via="admin") for i in queryset)
+        done = sum(
+            incident_acknowledge(incident=i, by=request.user, via="admin")
+            for i in self._actionable(request, queryset)
+        )
         self.message_user(request, f"{done} incident(s) acknowledged.", messages.SUCCESS)
 
     @admin.action(description="Resolve selected incidents")
     def resolve(self, request, queryset) -> None:
-        done = sum(incident_resolve(incident=i, by=request.user, via="admin") for i in queryset)
+        done = sum(
+            incident_resolve(incident=i, by=request.user, via="admin")
+            for i in self._actionable(request, queryset)
+        )
         self.message_user(request, f"{done} incident(s) resolved.", messages.SUCCESS)
 
 
@@ -351,7 +391,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactMethod)
-class ContactMethodAdmin(admin.ModelAdmin):
+class ContactMethodAdmin(PersonalAdmin):
     list_display = ("user", "name", "kind", "address", "verified", "sms_stopped_at")
     list_select_related = ("user",)
     list_filter = ("kind", "verified")
@@ -388,9 +428,15 @@ class ContactMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationRule)
-class NotificationRuleAdmin(admin.ModelAdmin):
+class NotificationRuleAdmin(PersonalAdmin):
     list_display = ("user", "contact_method", "delay", "person_paged")
     list_select_related = ("user", "contact_method__user")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "contact_method":  # addresses: only of the people they manage
+            people = access.manageable_people(request.user)
+            kwargs["queryset"] = ContactMethod.objects.filter(user__in=people)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changelist_instance(self, request):
         """Word every listed person's rules from one read of them (not a read per row)."""
@@ -449,7 +495,9 @@ class PersonAdmin(UserAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(PersonalAdmin):
+    """Messages sent: each holds an address, so only who manages its person sees it."""
+
     list_display = (
         "id",
         "incident",
@@ -468,6 +516,9 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return access.is_site_admin(request.user)
+
 
 class NoticeMessageInline(admin.TabularInline):
     """A handoff notice's messages, where each is now (retries and sweeps update them)."""
@@ -483,10 +534,22 @@ class NoticeMessageInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return may_use_admin(request.user)  # the notice's page decided who sees it
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(HandoffNotice)
-class HandoffNoticeAdmin(admin.ModelAdmin):
-    """What was sent to whom at the start of each shift (schedules with handoff notices on)."""
+class HandoffNoticeAdmin(PersonalAdmin):
+    """What was sent to whom at the start of each shift (schedules with handoff notices on).
+
+    A notice lists its person's addresses: only who manages that person sees it.
+    """
 
     list_display = ("schedule", "user", "shift_start", "shift_end", "status", "created_at")
     list_filter = ("status", "schedule")
@@ -496,3 +559,6 @@ class HandoffNoticeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return access.is_site_admin(request.user)

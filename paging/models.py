@@ -705,6 +705,9 @@ class InboundMessage(models.Model):
 class HandoffNotice(models.Model):
     """The notice to the person whose shift starts: one row per schedule, person and start.
 
+    Or (kind `override`) the notice to a person someone else's override took off call, written
+    when the override is taken or changed: "Alice Adams covers your Payments shift ...".
+
     The row is written (unique) and then claimed before anything is sent, so overlapping or
     repeated runs of the handoff task send each notice once. Its messages (`messages`, one
     notification per contact method) are delivered like pages; the status says how the first
@@ -718,10 +721,23 @@ class HandoffNotice(models.Model):
         SENT = "sent"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        HANDOFF = "handoff"
+        OVERRIDE = "override"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HANDOFF)
     schedule = models.ForeignKey(
         "schedules.Schedule", on_delete=models.CASCADE, related_name="handoff_notices"
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    covered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Override notices: who took the shift.",
+    )
     shift_start = models.DateTimeField()
     shift_end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
@@ -735,7 +751,9 @@ class HandoffNotice(models.Model):
         ordering = ["-shift_start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["schedule", "user", "shift_start"], name="handoff_notice_once"
+                fields=["schedule", "user", "shift_start"],
+                condition=Q(kind="handoff"),
+                name="handoff_notice_once",
             )
         ]
 
@@ -743,7 +761,12 @@ class HandoffNotice(models.Model):
         return f"{self.user} on {self.schedule} from {self.shift_start:%Y-%m-%d %H:%M} UTC"
 
     def words(self) -> tuple[str, str]:
-        """Return the subject and the text of the notice, times in the schedule's zone."""
+        """Return the subject and the text of the notice, times in the schedule's zone.
+
+        An override notice's times are in the replaced person's own zone, named.
+        """
+        if self.kind == self.Kind.OVERRIDE:
+            return self._override_words()
         zone = ZoneInfo(self.schedule.time_zone)
         until = f" until {_local(self.shift_end, zone)}" if self.shift_end else ""
         subject = f"You are on call for {self.schedule.name}"
@@ -753,9 +776,33 @@ class HandoffNotice(models.Model):
         )
         return subject, text
 
+    def _override_words(self) -> tuple[str, str]:
+        subject = f"{self.covered_by} covers your {self.schedule.name} shift"
+        span = span_words(self.shift_start, self.shift_end, ZoneInfo(self.user.time_zone))
+        return subject, f"{subject} {span}"
+
 
 def _local(instant: dt.datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%a %d %b %H:%M}"
+
+
+DASH = "\u2013"  # an en dash between times; SMS fold it to "-"
+
+
+def span_words(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> str:
+    """Return a span in `zone` with the zone's name, e.g. "Tue 8 Dec 09:00-17:00 CET"."""
+    begins, ends = start.astimezone(zone), end.astimezone(zone)
+    first, same_day = _day_time(begins), begins.date() == ends.date()
+    if same_day and begins.tzname() == ends.tzname():
+        return f"{first}{DASH}{ends:%H:%M} {ends.tzname()}"
+    last = f"{ends:%H:%M}" if same_day else _day_time(ends)
+    if begins.tzname() != ends.tzname():
+        return f"{first} {begins.tzname()} {DASH} {last} {ends.tzname()}"
+    return f"{first} {DASH} {last} {ends.tzname()}"
+
+
+def _day_time(local: dt.datetime) -> str:
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 class ReplyBundle(models.Model):

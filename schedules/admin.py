@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -14,6 +15,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from accounts import access
+from accounts.admin_access import (
+    TeamOwnedAdmin,
+    TeamOwnedInline,
+    may_add_anything,
+    may_use_admin,
+)
 from accounts.models import User
 from oncall.timezones import from_local
 from schedules import imports
@@ -30,6 +38,7 @@ from schedules.models import (
     feeds_revoke,
     rotation_people_error,
 )
+from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
 from schedules.picture import PICTURE_DAYS, Picture, local_label, schedule_picture
 from schedules.resolver import ScheduleData
 
@@ -51,7 +60,7 @@ class CalendarUrlToChangers:
         return ["calendar_host" if n == "calendar_url" else n for n in names]
 
 
-class LayerInline(CalendarUrlToChangers, admin.TabularInline):
+class LayerInline(CalendarUrlToChangers, TeamOwnedInline, admin.TabularInline):
     """Add layers here; existing ones are summed up above, each fully edited on its own page.
 
     A table row cannot leave out the fields of the other kind, so a saved rotation would show
@@ -113,6 +122,9 @@ class OverrideForm(forms.ModelForm):
             self.fields[name].zone = zone
             self.fields[name].help_text = f"in {zone}" if zone else "in the schedule's time zone"
 
+    # Who fills the form in (set by the admin classes below): schedules.overrides asks may_cover.
+    actor: User | None = None
+
     def clean(self) -> dict:
         data = super().clean()
         schedule = data.get("schedule") or (
@@ -121,7 +133,23 @@ class OverrideForm(forms.ModelForm):
         for name in ("start", "end"):
             if isinstance(data.get(name), dt.datetime) and data[name].tzinfo is None:
                 data[name] = self.placed(name, data[name], schedule)
+        if self.actor is not None and schedule is not None:
+            self.check_actor(schedule, data)
         return data
+
+    def check_actor(self, schedule: Schedule, data: dict) -> None:
+        """Refuse, in words, what the person filling the form in may not do."""
+        old = Override.objects.filter(pk=self.instance.pk).select_related("schedule", "user")
+        old = old.first() if self.instance.pk else None
+        if data.get("DELETE"):
+            if old and not access.may_uncover(self.actor, old.schedule, old.user):
+                self.add_error(None, f"You may not remove {old.user}'s override.")
+            return
+        refusal = old and cover_refusal(self.actor, old.schedule, old.user)
+        if data.get("user") is not None:
+            refusal = refusal or cover_refusal(self.actor, schedule, data["user"])
+        if refusal:
+            self.add_error("user" if "user" in self.fields else None, refusal)
 
     def placed(self, name: str, naive: dt.datetime, schedule: Schedule | None):
         """Return the instant `naive` names in the schedule's zone (the viewer's if unknown)."""
@@ -149,13 +177,46 @@ def to_utc(instant: dt.datetime) -> str:
     return f"{instant.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-class OverrideInline(admin.TabularInline):
+def overrides_save(request, schedule: Schedule, formset) -> None:
+    """Save an inline's overrides through schedules.overrides (its rules and notices).
+
+    Fills in what admin's history message reads from a formset that saved itself.
+    """
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.deleted_forms:
+        if form.instance.pk:
+            formset.deleted_objects.append(form.instance)
+            cover_remove(request.user, form.instance)
+    for form in formset.forms:
+        if form in formset.deleted_forms or not form.has_changed() or not form.cleaned_data:
+            continue
+        data = form.cleaned_data
+        if form.instance.pk:
+            formset.changed_objects.append((form.instance, form.changed_data))
+        else:
+            formset.new_objects.append(form.instance)
+        cover(
+            request.user,
+            schedule,
+            data["user"],
+            data["start"],
+            data["end"],
+            data.get("replaces"),
+            override=form.instance,
+        )
+
+
+class OverrideInline(TeamOwnedInline, admin.TabularInline):
     model = Override
     form = OverrideForm
     extra = 0
     fields = ("user", "replaces", "start", "end", override_in_utc)
     readonly_fields = (override_in_utc,)
     autocomplete_fields = ["user", "replaces"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        form = type("OverrideForm", (self.form,), {"actor": request.user})
+        return super().get_formset(request, obj, form=form, **kwargs)
 
 
 class MembersFormSet(forms.BaseInlineFormSet):
@@ -167,7 +228,7 @@ class MembersFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(error)
 
 
-class LayerMemberInline(admin.TabularInline):
+class LayerMemberInline(TeamOwnedInline, admin.TabularInline):
     model = LayerMember
     formset = MembersFormSet
     extra = 0
@@ -175,7 +236,7 @@ class LayerMemberInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
-class RestrictionInline(admin.TabularInline):
+class RestrictionInline(TeamOwnedInline, admin.TabularInline):
     model = LayerRestriction
     extra = 0
 
@@ -212,8 +273,9 @@ def layer_summary(layer: Layer, zone: ZoneInfo) -> dict:
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone", "handoff_notice")
+class ScheduleAdmin(TeamOwnedAdmin):
+    list_display = ("name", "team", "time_zone", "handoff_notice")
+    list_select_related = ("team",)
     search_fields = ("name",)
     readonly_fields = ("layer_list", "picture")
     inlines = [LayerInline, OverrideInline]
@@ -243,6 +305,9 @@ class ScheduleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/schedules/schedule/picture.html", context)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is Override:
+            overrides_save(request, form.instance, formset)
+            return
         for layer_form in formset.forms if formset.model is Layer else ():
             if "calendar_url" in layer_form.changed_data:
                 layer_form.instance.forget_validators()
@@ -342,8 +407,9 @@ class LayerForm(forms.ModelForm):
 
 
 @admin.register(Layer)
-class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
+class LayerAdmin(CalendarUrlToChangers, TeamOwnedAdmin):
     form = LayerForm
+    parent_fields = ("schedule",)
     list_display = (
         "__str__",
         "level",
@@ -457,7 +523,8 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
 
     @admin.action(description="Refresh selected imported calendars now")
     def refresh_now(self, request, queryset) -> None:
-        layers = list(queryset.select_related("schedule"))
+        mine = access.configurable(request.user, queryset)
+        layers = list(mine.select_related("schedule"))
         if not any(layer.is_calendar for layer in layers):
             message = "No imported calendar selected: rotations have nothing to refresh."
             self.message_user(request, message, messages.WARNING)
@@ -477,18 +544,61 @@ class LayerAdmin(CalendarUrlToChangers, admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(TeamOwnedAdmin):
+    """Overrides: who may put whom on call is access.may_cover's answer."""
+
     form = OverrideForm
+    parent_fields = ("schedule",)
     list_display = ("schedule", "user", "replaces", "start", "end")
     readonly_fields = (override_in_utc,)
     list_select_related = ("schedule", "user", "replaces")
     list_filter = ("schedule",)
     autocomplete_fields = ["user", "replaces"]
 
+    def has_add_permission(self, request) -> bool:
+        """Responders in admin (staff) may cover for themselves; may_cover decides for whom."""
+        user = request.user
+        if not may_use_admin(user):
+            return False
+        return may_add_anything(user) or access.coverable(user, Schedule.objects.all()).exists()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "schedule":
+            kwargs["queryset"] = access.coverable(request.user, Schedule.objects.all())
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return super().has_change_permission(request, obj)
+        return access.may_cover(request.user, obj.schedule, obj.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = type("OverrideForm", (self.form,), {"actor": request.user})
+        return super().get_form(request, obj, form=form, **kwargs)
+
+    def save_model(self, request, obj: Override, form, change: bool) -> None:
+        """Save through schedules.overrides: its rules, and the notice to who is replaced."""
+        cover(request.user, obj.schedule, obj.user, obj.start, obj.end, obj.replaces, override=obj)
+
+    def delete_model(self, request, obj: Override) -> None:
+        try:
+            cover_remove(request.user, obj)
+        except CoverRefused as error:
+            raise PermissionDenied(str(error)) from None
+
+    def delete_queryset(self, request, queryset) -> None:
+        for override in queryset.select_related("schedule__team", "user"):
+            self.delete_model(request, override)
+
 
 @admin.register(CalendarFeed)
 class CalendarFeedAdmin(admin.ModelAdmin):
-    """Feed URLs to paste into calendar apps; revoking makes the URL answer 404."""
+    """Feed URLs to paste into calendar apps; revoking makes the URL answer 404.
+
+    A feed URL reads a calendar without signing in: a person's feeds are seen by who manages
+    that person, a schedule's by who may configure the schedule, and each feed by its maker.
+    """
 
     list_display = ("__str__", "url", "created_by", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
@@ -497,6 +607,40 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     readonly_fields = ("url", "created_by", "created_at", "revoked_at")
     autocomplete_fields = ["user", "schedule"]
     actions = ["revoke", "recreate"]
+
+    def get_queryset(self, request):
+        user = request.user
+        schedules = access.configurable(user, Schedule.objects.all())
+        mine = (
+            Q(user__in=access.manageable_people(user))
+            | Q(schedule__in=schedules)
+            | Q(created_by=user.pk)
+        )
+        return super().get_queryset(request).filter(mine)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = access.manageable_people(request.user)
+        elif db_field.name == "schedule":
+            kwargs["queryset"] = access.readable(request.user, Schedule.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_module_permission(self, request) -> bool:
+        return may_use_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return may_use_admin(request.user)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request) -> bool:
+        return may_use_admin(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
 
     @admin.display(description="Subscribe URL")
     def url(self, feed: CalendarFeed) -> str:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -9,20 +10,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
 from accounts.models import User
 from oncall.apibase import (
     ConfigViewSet,
     RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
+    TeamField,
     holds,
-    keep_owner,
     model_clean,
     refuse_body,
+    team_chosen,
 )
 from oncall.timezones import INSTANT_HELP, parse_instant
 from schedules.imports import CalendarImportError, parse, url_hint
@@ -38,6 +41,7 @@ from schedules.models import (
     feeds_revoke,
     rotation_people_error,
 )
+from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
 from schedules.resolver import oncall_at, shifts
 
 MAX_WINDOW = dt.timedelta(days=400)
@@ -106,7 +110,7 @@ class LayerSerializer(StrictModelSerializer):
     def to_representation(self, layer: Layer) -> dict:
         """Show a calendar's URL (it grants reading the calendar) only to who may change it."""
         data = super().to_representation(layer)
-        if data["calendar_url"] and not holds(self.context["request"].user, Schedule, "change"):
+        if data["calendar_url"] and not access.may_configure(self.context["request"].user, layer):
             data["calendar_url"] = url_hint(data["calendar_url"])
         return data
 
@@ -130,6 +134,7 @@ class LayerSerializer(StrictModelSerializer):
 
 
 class ScheduleSerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     layers = LayerSerializer(
         many=True,
         required=False,
@@ -139,7 +144,10 @@ class ScheduleSerializer(StrictModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone", "handoff_notice", "layers"]
+        fields = ["id", "name", "team", "description", "time_zone", "handoff_notice", "layers"]
+
+    def validate(self, attrs: dict) -> dict:
+        return team_chosen(self, attrs)
 
     def validate_layers(self, layers: list[dict]) -> list[dict]:
         for position, layer in enumerate(layers):
@@ -193,13 +201,13 @@ def _instant(request: Request, name: str, default: dt.datetime | None = None) ->
 class ScheduleViewSet(ConfigViewSet):
     """Schedules with their layers; who is on call at an instant; the shifts in a window."""
 
-    queryset = Schedule.objects.prefetch_related(
+    queryset = Schedule.objects.select_related("team").prefetch_related(
         Prefetch("layers", Layer.objects.defer("calendar_body")),  # an .ics can be large
         "layers__members",
         "layers__restrictions",
     )
     serializer_class = ScheduleSerializer
-    filter_fields = {"name": "name"}
+    filter_fields = {"name": "name", "team": "team__slug"}
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default: now")],
@@ -255,16 +263,64 @@ class OverrideSerializer(StrictModelSerializer):
         user = attrs.get("user", getattr(self.instance, "user", None))
         if user is not None and attrs.get("replaces") == user:
             raise ValidationError({"replaces": "someone cannot replace themselves"})
-        return keep_owner(self, attrs)
+        return attrs
 
 
 class OverrideViewSet(ConfigViewSet):
-    """Overrides: someone covers a span of a schedule (or one person's part of it)."""
+    """Overrides: someone covers a span of a schedule (or one person's part of it).
+
+    A team's responders take shifts for themselves, its managers for anyone (403 with words
+    otherwise); the people an override takes off call are told by SMS and e-mail.
+    """
 
     queryset = Override.objects.order_by("start", "id")
     serializer_class = OverrideSerializer
-    owner_may = frozenset({"add", "change", "delete"})  # the overrides a person takes
+    # Everyone signed in gets this far: schedules.overrides asks accounts.access per override.
+    everyone_may = frozenset({"view", "add", "change", "delete"})
     filter_fields = {"schedule": "schedule_id", "user": "user_id"}
+
+    def get_queryset(self):
+        return access.readable(self.request.user, super().get_queryset())
+
+    def get_object(self) -> Override:
+        """Refuse, in words and before reading the body, a change to whose override it is not."""
+        override = super().get_object()
+        if self.request.method in ("PUT", "PATCH"):
+            refusal = cover_refusal(self.request.user, override.schedule, override.user)
+            if refusal:
+                raise PermissionDenied(refusal)
+        return override
+
+    def perform_create(self, serializer: OverrideSerializer) -> None:
+        serializer.instance = self._cover(serializer.validated_data, None)
+
+    def perform_update(self, serializer: OverrideSerializer) -> None:
+        serializer.instance = self._cover(serializer.validated_data, serializer.instance)
+
+    def perform_destroy(self, instance: Override) -> None:
+        try:
+            cover_remove(self.request.user, instance)
+        except CoverRefused as error:
+            raise PermissionDenied(str(error)) from None
+
+    def _cover(self, data: dict, override: Override | None) -> Override:
+        def given(name: str):
+            return data[name] if name in data else getattr(override, name, None)
+
+        try:
+            return cover(
+                self.request.user,
+                given("schedule"),
+                given("user"),
+                given("start"),
+                given("end"),
+                given("replaces"),
+                override=override,
+            )
+        except CoverRefused as error:
+            raise PermissionDenied(str(error)) from None
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
 
 
 class CalendarFeedSerializer(StrictModelSerializer):

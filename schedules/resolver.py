@@ -385,3 +385,25 @@ def oncall_at(schedule: ScheduleData, instant: dt.datetime) -> tuple[int, ...]:
     if winner is not None:
         person = winner.person
     return () if person is None else (person,)
+
+
+def replaced(
+    before: ScheduleData, after: ScheduleData, start: dt.datetime, end: dt.datetime
+) -> dict[int, tuple[dt.datetime, dt.datetime]]:
+    """Return who is on call in `before` but not in `after` somewhere in [start, end).
+
+    Each person maps to the span from the first to the last instant they lost, e.g. the part
+    of their shift an override takes.
+    """
+    old, new = shifts(before, start, end), shifts(after, start, end)
+    cuts = sorted({start, end, *(t for s in (*old, *new) for t in (s.start, s.end))})
+    lost: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+    for begins, ends in itertools.pairwise(cuts):
+        was = _person_in(old, begins)
+        if was is not None and was != _person_in(new, begins):
+            lost[was] = (lost.get(was, (begins, ends))[0], ends)
+    return lost
+
+
+def _person_in(found: list[Shift], instant: dt.datetime) -> int | None:
+    return next((s.person for s in found if s.start <= instant < s.end), None)

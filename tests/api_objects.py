@@ -34,4 +34,5 @@ def one_of_each(*, owner, service: Service, schedule: Schedule, covering) -> dic
         "contactmethod": method,
         "notificationrule": NotificationRule.objects.create(user=owner, contact_method=method),
         "apitoken": ApiToken.issue(user=owner, name="laptop")[0],
+        "team": service.team,
     }

@@ -4,7 +4,7 @@ import datetime as dt
 
 import factory
 
-from accounts.models import User
+from accounts.models import Membership, Team, User, default_team_id
 from escalation.models import EscalationPolicy, Tier
 from paging.models import ContactMethod, Integration, Service
 
@@ -62,3 +62,11 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
     service = factory.SubFactory(ServiceFactory)
     name = "Generic JSON"
     kind = "generic"
+
+
+def join(user: User, role: str = "responder", team: Team | None = None) -> User:
+    """Put `user` in `team` (the Default team when not named) with `role`; return them."""
+    team_id = team.pk if team is not None else default_team_id()
+    Membership.objects.update_or_create(team_id=team_id, user=user, defaults={"role": role})
+    user.__dict__.pop("_team_roles", None)
+    return user

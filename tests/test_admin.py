@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
-from accounts.models import ApiToken, token_digest
+from accounts.models import ApiToken, Membership, Role, Team, token_digest
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
@@ -153,18 +153,23 @@ def test_a_token_made_in_admin_belongs_to_whoever_makes_it(admin_client, alice):
 
 
 @pytest.fixture
-def people_manager(client, db):
-    """A staff member who may view, change and delete people, and nothing more."""
+def ops(db):
+    return Team.objects.create(name="Ops", slug="ops")
+
+
+@pytest.fixture
+def people_manager(client, ops):
+    """A manager of Ops (who changes its people's details), with every model permission too."""
     dana = UserFactory(username="dana", is_staff=True)
-    dana.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_user", "change_user", "delete_user"])
-    )
+    dana.user_permissions.set(Permission.objects.all())
+    Membership.objects.create(team=ops, user=dana, role=Role.MANAGER)
     client.force_login(dana)
     return client
 
 
-def test_staff_who_may_change_people_cannot_deactivate_a_superuser_in_admin(people_manager):
+def test_staff_who_may_change_people_cannot_deactivate_a_superuser_in_admin(people_manager, ops):
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    Membership.objects.create(team=ops, user=root, role=Role.RESPONDER)
 
     changed = people_manager.post(
         reverse("admin:accounts_user_change", args=[root.pk]),
@@ -180,8 +185,9 @@ def test_staff_who_may_change_people_cannot_deactivate_a_superuser_in_admin(peop
 
 
 def test_staff_who_may_change_people_cannot_grant_staff_or_permissions_in_admin(
-    people_manager, alice
+    people_manager, ops, alice
 ):
+    Membership.objects.create(team=ops, user=alice, role=Role.RESPONDER)
     people_manager.post(
         reverse("admin:accounts_user_change", args=[alice.pk]),
         {

@@ -76,6 +76,7 @@ def stored(payments, alice, bob, console_only) -> dict[str, int]:
         "contact-methods": sms.pk,
         "notification-rules": NotificationRule.objects.create(user=alice, contact_method=sms).pk,
         "api-tokens": ApiToken.issue(user=alice, name="cron")[0].pk,
+        "teams": payments.team_id,
     }
 
 

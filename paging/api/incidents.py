@@ -10,10 +10,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
 from oncall.apibase import (
     LimitedSerializer,
     RoleViewSet,
@@ -158,17 +159,31 @@ INCIDENT_FILTERS = [
     ),
     OpenApiParameter("service", OpenApiTypes.STR, description="service id or name"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after"),
+    OpenApiParameter("team", OpenApiTypes.STR, description="the slug of its service's team"),
+    OpenApiParameter("mine", OpenApiTypes.BOOL, description="true: only those that paged you"),
 ]
 
 
+def _mine(raw: str) -> bool:
+    if raw.lower() not in ("true", "false"):
+        raise ValidationError({"mine": "must be true or false"})
+    return raw.lower() == "true"
+
+
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
-    """Incidents, newest first; read-only apart from acknowledge, resolve and escalate."""
+    """Incidents, newest first; read-only apart from acknowledge, resolve and escalate.
+
+    Who reads them and who acts on them is accounts/access.py's: `readable` / `may_read`, and
+    `may_act` for the actions (403 saying so to someone who may read but not act).
+    """
 
     queryset = Incident.objects.all()  # filtered in get_queryset
-    everyone_may = frozenset({"view", "change"})  # whoever is paged acknowledges and resolves
 
     def get_queryset(self) -> QuerySet[Incident]:
-        incidents = Incident.objects.select_related("service", "acknowledged_by", "resolved_by")
+        incidents = access.readable(
+            self.request.user,
+            Incident.objects.select_related("service", "acknowledged_by", "resolved_by"),
+        )
         if self.action == "retrieve":
             incidents = incidents.prefetch_related("timeline__actor")
         params = self.request.query_params
@@ -178,7 +193,23 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleView
             incidents = incidents.filter(**_service_filter(params["service"]))
         if params.get("since"):
             incidents = incidents.filter(created_at__gte=_since(params["since"]))
+        if params.get("team"):
+            incidents = incidents.filter(service__team__slug=params["team"])
+        if params.get("mine") and _mine(params["mine"]):
+            paged = Incident.objects.filter(**{Incident.paged_lookup: self.request.user.pk})
+            incidents = incidents.filter(pk__in=paged.values("pk"))
         return incidents.order_by("-created_at", "-id")
+
+    def may_object(self, user, incident: Incident, verb: str) -> bool:
+        """Read: may_read; the actions: may_act, refused in words to who may only read."""
+        if verb == "view":
+            return access.may_read(user, incident)
+        if access.may_act(user, incident):
+            return True
+        raise PermissionDenied(
+            "You may read this incident but not act on it: acknowledging, resolving and "
+            "escalating are for its team's responders and managers and the people it paged."
+        )
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return IncidentDetailSerializer if self.action == "retrieve" else IncidentSerializer

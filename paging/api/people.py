@@ -9,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
 from accounts.models import User
 from accounts.roles import may_change_person, may_grant_privileges
 from oncall.apibase import (
@@ -73,10 +74,19 @@ class RuleInUserSerializer(NotificationRuleSerializer):
         fields = ["id", "contact_method", "delay"]
 
 
+# Names are read by everyone signed in; a person's e-mail address, contact methods and rules
+# only by who may manage them (access.may_manage_person): null for everyone else.
+PERSONAL = ("email", "contact_methods", "notification_rules")
+
+
 class UserSerializer(StrictModelSerializer):
     name = serializers.CharField(source="__str__", read_only=True)
-    contact_methods = MethodInUserSerializer(many=True, read_only=True)
-    notification_rules = RuleInUserSerializer(many=True, read_only=True)
+    contact_methods = MethodInUserSerializer(
+        many=True, read_only=True, allow_null=True, help_text="null unless you may manage them."
+    )
+    notification_rules = RuleInUserSerializer(
+        many=True, read_only=True, allow_null=True, help_text="null unless you may manage them."
+    )
 
     class Meta:
         model = User
@@ -93,6 +103,28 @@ class UserSerializer(StrictModelSerializer):
             "contact_methods",
             "notification_rules",
         ]
+        extra_kwargs = {
+            "email": {"allow_null": True, "help_text": "null unless you may manage them."}
+        }
+
+    def to_representation(self, person: User) -> dict:
+        data = super().to_representation(person)
+        if not self._may_manage(person):
+            data.update(dict.fromkeys(PERSONAL))
+        return data
+
+    def _may_manage(self, person: User) -> bool:
+        """Ask access.manageable_people once per answer, not once per person listed."""
+        user = self.context["request"].user
+        if access.is_site_admin(user):
+            return True
+        if "manageable" not in self.context:
+            people = access.manageable_people(user).values_list("pk", flat=True)
+            self.context["manageable"] = set(people)
+        return person.pk in self.context["manageable"]
+
+    def validate_email(self, value: str | None) -> str:
+        return value or ""
 
     def validate_is_staff(self, value: bool) -> bool:
         current = self.instance.is_staff if self.instance else False
@@ -108,7 +140,7 @@ class UserSerializer(StrictModelSerializer):
 
 
 class UserViewSet(ConfigViewSet):
-    """People with their contact methods and notification rules; staff manage them."""
+    """People (everyone signed in reads names); site administrators add and change them."""
 
     queryset = User.objects.prefetch_related(
         "contact_methods",
@@ -117,16 +149,34 @@ class UserViewSet(ConfigViewSet):
     serializer_class = UserSerializer
     filter_fields = {"username": "username"}
 
-    def may_touch(self, user: User, person: User, verb: str) -> bool:
-        """Refuse changing or deleting a superuser to everyone but superusers."""
-        return verb == "view" or may_change_person(user, person)
+    def may_request(self, request: Request, verb: str) -> bool:
+        return verb == "view" or access.is_site_admin(request.user)
+
+    def may_object(self, user: User, person: User, verb: str) -> bool:
+        """Read: everyone signed in; change and delete: site admins, as accounts/roles.py says."""
+        return verb == "view" or (access.is_site_admin(user) and may_change_person(user, person))
 
 
 class OwnRowsViewSet(ConfigViewSet):
-    """Rows that belong to a person: everyone reads, a responder changes only their own."""
+    """A person's own rows: seen and changed per access.may_manage_person, by nobody else.
 
-    owner_may = frozenset({"add", "change", "delete"})
+    Others' rows are not listed and answer 404; a new row for someone else is a 400 naming
+    `user` (keep_owner). The actions in `admin_actions` are for site administrators.
+    """
+
     filter_fields = {"user": "user_id"}
+
+    def get_queryset(self):
+        people = access.manageable_people(self.request.user)
+        return super().get_queryset().filter(user__in=people.values("pk"))
+
+    def may_request(self, request: Request, verb: str) -> bool:
+        return self.action not in self.admin_actions or access.is_site_admin(request.user)
+
+    def may_object(self, user: User, row, verb: str) -> bool:
+        if self.action in self.admin_actions:
+            return access.is_site_admin(user)
+        return access.may_manage_person(user, row.user)
 
 
 class CodeSerializer(StrictSerializer):
@@ -138,7 +188,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
 
     queryset = ContactMethod.objects.order_by("user_id", "kind", "id")
     serializer_class = ContactMethodSerializer
-    admin_actions = frozenset({"mark_verified"})  # vouching needs the model's change permission
+    admin_actions = frozenset({"mark_verified"})  # vouching without a code: site admins
 
     def perform_create(self, serializer: ContactMethodSerializer) -> None:
         """Add it the way admin does: a verification code goes out once it is stored."""
@@ -183,7 +233,7 @@ class ContactMethodViewSet(OwnRowsViewSet):
     @extend_schema(request=None, responses=ContactMethodSerializer)
     @action(detail=True, methods=["post"], url_path="mark-verified")
     def mark_verified(self, request: Request, pk: str) -> Response:
-        """Vouch for the method without a code (needs the change contact method permission)."""
+        """Vouch for the method without a code (site administrators only)."""
         method = self.get_object()
         refuse_body(request)
         contact_method_mark_verified(method=method)

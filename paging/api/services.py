@@ -8,18 +8,32 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import access
 from oncall.apibase import (
     ConfigViewSet,
+    ReadableRelatedField,
     StrictModelSerializer,
+    TeamField,
     cleaned,
-    holds,
+    parent_configurable,
     refuse_body,
+    team_chosen,
 )
 from paging.engine import maintenance_changed
 from paging.models import Integration, IntegrationKind, MaintenanceWindow, Service
 
 
-class MaintenanceWindowSerializer(StrictModelSerializer):
+# A child row (window, integration) names its service among those the requester may read, and
+# must be a manager of its team: a service they may not read answers 400 as one that does not
+# exist; one they read but do not manage, 400 saying so. Always 400 naming `service`, never 404.
+class ServiceChildSerializer(StrictModelSerializer):
+    service = ReadableRelatedField(queryset=Service.objects.all())
+
+    def validate_service(self, service: Service) -> Service:
+        return parent_configurable(self, service)
+
+
+class MaintenanceWindowSerializer(ServiceChildSerializer):
     created_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -36,6 +50,7 @@ class WindowInServiceSerializer(MaintenanceWindowSerializer):
 
 
 class ServiceSerializer(StrictModelSerializer):
+    team = TeamField(required=False)
     maintenance_windows = WindowInServiceSerializer(many=True, read_only=True)
 
     class Meta:
@@ -43,6 +58,7 @@ class ServiceSerializer(StrictModelSerializer):
         fields = [
             "id",
             "name",
+            "team",
             "description",
             "escalation_policy",
             "urgency",
@@ -57,15 +73,23 @@ class ServiceSerializer(StrictModelSerializer):
         for field in ("storm_window", "ack_timeout", "auto_resolve_after"):
             if attrs.get(field) is not None and attrs[field].total_seconds() <= 0:
                 raise ValidationError({field: "must be longer than zero"})
-        return attrs
+        return team_chosen(self, attrs)
 
 
 class ServiceViewSet(ConfigViewSet):
     """Services: where alerts arrive and which escalation policy pages for them."""
 
-    queryset = Service.objects.prefetch_related("maintenance_windows").order_by("name")
+    queryset = (
+        Service.objects.select_related("team")
+        .prefetch_related("maintenance_windows")
+        .order_by("name")
+    )
     serializer_class = ServiceSerializer
-    filter_fields = {"name": "name", "escalation_policy": "escalation_policy_id"}
+    filter_fields = {
+        "name": "name",
+        "team": "team__slug",
+        "escalation_policy": "escalation_policy_id",
+    }
 
 
 class MaintenanceWindowViewSet(ConfigViewSet):
@@ -93,11 +117,11 @@ class MaintenanceWindowViewSet(ConfigViewSet):
         maintenance_changed(service_id=instance.service_id)
 
 
-class IntegrationSerializer(StrictModelSerializer):
+class IntegrationSerializer(ServiceChildSerializer):
     url = serializers.CharField(
         read_only=True,
         allow_null=True,
-        help_text="The full URL to paste into the tool (null unless you may change integrations).",
+        help_text="The full URL to paste into the tool (null unless you manage its team).",
     )
     routing_key = serializers.SerializerMethodField()
 
@@ -132,7 +156,7 @@ class IntegrationSerializer(StrictModelSerializer):
     def to_representation(self, integration: Integration) -> dict:
         """Show the URL and key (secrets: they accept alerts) only to who may change them."""
         data = super().to_representation(integration)
-        if not holds(self.context["request"].user, Integration, "change"):
+        if not access.may_configure(self.context["request"].user, integration):
             data["url"] = data["routing_key"] = None
         return data
 
@@ -145,8 +169,14 @@ class IntegrationViewSet(ConfigViewSet):
 
     queryset = Integration.objects.select_related("service").order_by("service__name", "name")
     serializer_class = IntegrationSerializer
-    everyone_may = frozenset()  # only the model's permissions: a URL accepts alerts
     filter_fields = {"service": "service_id", "kind": "kind"}
+
+    def visible(self, user, rows):
+        """Only the owning team's managers and site admins: a URL's key accepts alerts."""
+        return access.configurable(user, rows)
+
+    def may_see(self, user, integration: Integration) -> bool:
+        return access.may_configure(user, integration)
 
     @extend_schema(request=None, responses=IntegrationSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-key")

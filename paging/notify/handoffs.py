@@ -12,6 +12,12 @@ out, transient failures retried with backoff, and the sweeper sending what a dea
 lost task left. The claiming run delivers them at once, as the escalation task does a level's
 first pages. So a notice is sent once, and a crash after the claim delays it, never loses it.
 
+Override notices go the same way: when someone's override takes a person off call, schedules
+sends `override_replaced` in the override's transaction; `override_notices_record` writes one
+pending notice (kind `override`) per person it took off, and the task is asked to run once the
+transaction commits. Every run also sends the override notices still pending, so a lost task
+only delays them.
+
 Why a notification row rather than sharing only the channels: the channels, the lost-answer
 lookup, status callbacks, retries and sweeps all work on notification rows (a row's id is in its
 status callback URL; a SID recorded on any row is never taken for another's lost send), so a row
@@ -25,6 +31,7 @@ import logging
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.people import may_act
@@ -36,7 +43,10 @@ from paging.models import (
     NotificationStatus,
 )
 from paging.notify.delivery import notification_deliver
-from schedules.models import Schedule
+from paging.notify.messages import gsm_safe
+from paging.queue import enqueue_on_commit
+from schedules.models import Override, Schedule
+from schedules.overrides import Replaced, override_replaced
 from schedules.resolver import Shift, shifts
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,7 @@ LOOKBACK = dt.timedelta(minutes=10)
 # How far ahead the end of the new shift is looked for, to say "until …".
 HORIZON = dt.timedelta(days=35)
 Status = HandoffNotice.Status
+Kind = HandoffNotice.Kind
 WENT_OUT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 
 
@@ -69,6 +80,7 @@ def _methods(user_id: int) -> QuerySet[ContactMethod]:
 
 
 def _message(notice: HandoffNotice, method: ContactMethod, now: dt.datetime) -> Notification:
+    text = notice.words()[1]
     return Notification(
         handoff=notice,
         user_id=notice.user_id,
@@ -77,7 +89,7 @@ def _message(notice: HandoffNotice, method: ContactMethod, now: dt.datetime) -> 
         kind=method.kind,
         address=method.address,
         due_at=now,
-        body=notice.words()[1],
+        body=gsm_safe(text) if method.kind == ContactKind.SMS else text,
     )
 
 
@@ -126,7 +138,7 @@ def notice_send(*, notice: HandoffNotice) -> str:
     HandoffNotice.objects.filter(pk=notice.pk).update(
         status=status, sent_to=lines or "no SMS or e-mail contact method"
     )
-    log.info("handoff notice %s for schedule %s: %s", notice.pk, notice.schedule_id, status)
+    log.info("%s notice %s for schedule %s: %s", notice.kind, notice.pk, notice.schedule_id, status)
     return status
 
 
@@ -150,4 +162,27 @@ def handoffs_send_due(now: dt.datetime) -> dict[str, int]:
             notice = notice_record(schedule=schedule, shift=shift, horizon_end=now + HORIZON)
             outcome = notice_send(notice=notice)
             counts[outcome] = counts.get(outcome, 0) + 1
+    pending = HandoffNotice.objects.filter(kind=Kind.OVERRIDE, status=Status.PENDING)
+    for notice in pending.select_related("schedule", "user", "covered_by").order_by("id"):
+        outcome = notice_send(notice=notice)
+        counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+@receiver(override_replaced, sender=Override, dispatch_uid="paging.override_notices")
+def override_notices_record(
+    *, override: Override, actor: object, replaced: list[Replaced], **kwargs: object
+) -> None:
+    """Write a pending notice for each person `override` took off call; send them after commit."""
+    HandoffNotice.objects.bulk_create(
+        HandoffNotice(
+            kind=Kind.OVERRIDE,
+            schedule=override.schedule,
+            user_id=person.person,
+            covered_by_id=override.user_id,
+            shift_start=person.start,
+            shift_end=person.end,
+        )
+        for person in replaced
+    )
+    enqueue_on_commit("paging.handoff_notices")

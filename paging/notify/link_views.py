@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from oncall.timezones import local_time
-from paging.actions import incident_acknowledge, incident_resolve
+from paging.actions import act_refusal, incident_acknowledge, incident_resolve
 from paging.models import Incident, IncidentStatus
 from paging.notify.links import ACTIONS, action_from_token
 from paging.notify.verification import contact_method_mark_verified, method_for_link_token
@@ -44,6 +44,9 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
         return _gone(request, "page")
     notification, action = found
     incident = notification.incident
+    if refusal := act_refusal(incident=incident, by=notification.user):
+        context = {"title": f"Incident #{incident.pk}", "message": f"{refusal}."}
+        return render(request, "paging/link_result.html", context, status=403)
     if request.method == "GET" and (
         state := _already(incident, action, notification.user.time_zone)
     ):

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from oncall.limits import Limited
-from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.actions import (
+    act_refusal,
+    incident_acknowledge,
+    incident_escalate_now,
+    incident_resolve,
+)
 from paging.models import InboundMessage, Incident, IncidentStatus, ReplyBundle, ReplyCode
 from paging.notify.bundles import FIRST_CODE
 from paging.notify.contacts import phone_sms_start, phone_sms_stop, verified_sender
@@ -85,7 +90,14 @@ def _state(incident: Incident) -> str:
     return f"already {incident.status}"
 
 
+def _refused(incidents: list[Incident]) -> str:
+    names = ", ".join(f"#{i.pk} {gsm_safe(i.service.name)}" for i in incidents)
+    return f"You may not act on {names}."
+
+
 def _act(incident: Incident, user: User, verb: str) -> str:
+    if act_refusal(incident=incident, by=user):
+        return _refused([incident])
     action, done = ACTIONS[verb]
     try:
         changed = action(incident=incident, by=user, via=VIA)
@@ -123,15 +135,21 @@ def _bundle_act(phone: str, user: User, verb: str, code: int) -> str:
         return f"No bundle has code {code} for this number. {_listing(_open_codes(phone))}"
     if verb != "ack":
         return f"A bundle code only acknowledges: reply {code}A."
-    incidents = list(bundle.incidents.select_related("service").order_by("pk"))
+    listed = list(bundle.incidents.select_related("service").order_by("pk"))
+    refused = [i for i in listed if act_refusal(incident=i, by=user)]
+    incidents = [i for i in listed if i not in refused]
+    if refused and not incidents:
+        return _refused(refused)
+    note = f" {_refused(refused)}" if refused else ""
     if incidents and all(i.status == IncidentStatus.RESOLVED for i in incidents):
         numbers = ", ".join(f"#{i.pk}" for i in incidents)
-        return f"Nothing changed: {numbers} of bundle {code} are already resolved."
+        return f"Nothing changed: {numbers} of bundle {code} are already resolved.{note}"
     done = [i for i in incidents if incident_acknowledge(incident=i, by=user, via=VIA)]
     if not done:
-        return f"Nothing changed: no incident of bundle {code} is still unacknowledged."
+        return f"Nothing changed: no incident of bundle {code} is still unacknowledged.{note}"
     numbers = ", ".join(f"#{i.pk}" for i in done)
-    return f"Acknowledged {len(done)} incident{'s' if len(done) > 1 else ''}: {numbers}"
+    said = f"Acknowledged {len(done)} incident{'s' if len(done) > 1 else ''}: {numbers}"
+    return f"{said}.{note}" if note else said
 
 
 def _command(phone: str, user: User, words: str) -> str:

@@ -14,7 +14,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from accounts.models import User
 from oncall.limits import Limited, window_words
-from paging.actions import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.actions import (
+    act_refusal,
+    incident_acknowledge,
+    incident_escalate_now,
+    incident_resolve,
+)
 from paging.models import Incident, IncidentStatus, Notification
 from paging.notify.messages import one_line
 
@@ -122,6 +127,8 @@ def key_pressed(notification: Notification, digit: str) -> str:
     incident: Incident = notification.incident
     user: User = notification.user
     name = f"incident {incident.pk}, {incident.service.name}"
+    if act_refusal(incident=incident, by=user):
+        return goodbye_twiml(f"You may not act on {name}. Goodbye.")
     try:
         changed = action(incident=incident, by=user, via=VIA)
     except Limited:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
 
 from accounts import access
 from accounts.checks import sso_settings
@@ -251,7 +252,7 @@ def test_the_client_secret_never_shows_in_logs_or_pages(issuer, client, caplog):
     with caplog.at_level(logging.DEBUG):
         issuer.next_sign_in(**dana())
         pages.append(sign_in(client))
-        pages.append(client.get("/admin/login/"))
+        pages.append(Client().get("/admin/login/"))  # the page a signed-out visitor sees
         issuer.state.sign_with_other_key = True
         pages.append(sign_in(client))
 

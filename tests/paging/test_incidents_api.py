@@ -15,13 +15,14 @@ from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
 from paging.models import Incident, Notification
-from tests.factories import IntegrationFactory, ServiceFactory, UserFactory
+from tests.factories import IntegrationFactory, ServiceFactory, UserFactory, join
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def api(alice):
+    join(alice, "responder")  # of the Default team, which owns the services made here
     _, raw = ApiToken.issue(user=alice, name="laptop")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -219,7 +220,9 @@ def test_integrations_show_full_urls_and_rotate_for_staff_only(api, integration,
     settings.PUBLIC_URL = "https://oncall.example.com"
     staff = staff_client(UserFactory(username="root", is_staff=True, is_superuser=True))
 
-    assert api.get("/api/v1/integrations/").status_code == 403  # keys are secrets
+    # Keys are secrets: a responder of the team does not see its integrations at all.
+    assert api.get("/api/v1/integrations/").json()["results"] == []
+    assert api.get(f"/api/v1/integrations/{integration.pk}/").status_code == 404
     (listed,) = staff.get("/api/v1/integrations/").json()["results"]
     assert listed["url"] == f"https://oncall.example.com/integrations/{integration.key}/"
     rotated = staff.post(f"/api/v1/integrations/{integration.pk}/rotate-key/").json()

@@ -12,11 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each part of paging/ and its floor, bottom first: a module imports its own floor or below.
 FLOORS = [
     {"paging", "paging.models", "paging.actions", "paging.queue", "paging.maintenance"}
-    | {"paging.checks", "paging.apps", "paging.migrations", "paging.rotation"},
+    | {"paging.checks", "paging.migrations", "paging.rotation"},
     {"paging.ingest", "paging.notify"},
     {"paging.engine"},
     {"paging.tasks", "paging.api", "paging.admin", "paging.urls", "paging.management"}
-    | {"paging.admin_incident", "paging.rules"},
+    | {"paging.admin_incident", "paging.rules"}
+    # The app's ready() wires receivers (notify's for schedules' override signal): on top.
+    | {"paging.apps"},
 ]
 WINGS = ("paging.ingest", "paging.notify")
 

@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from accounts.models import Membership, Role
 from schedules.models import CalendarFeed, Layer, LayerKind, Schedule
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import UserFactory, join
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +50,14 @@ def test_a_responder_sees_only_the_host_of_a_private_calendar_url(imported, alic
     assert SECRET not in response.content.decode()
 
 
-def test_staff_who_may_only_view_schedules_see_only_the_host(imported):
-    viewer = client_for(_staff("view_schedule"))
+def test_staff_who_may_change_schedules_but_manage_no_team_see_only_the_host(imported):
+    viewer = client_for(_staff("view_schedule", "change_schedule"))
 
     assert _calendar_url(viewer, imported) == ["calendar.google.com/…"] * 2
 
 
-def test_staff_who_may_change_schedules_see_the_full_calendar_url(imported):
-    changer = client_for(_staff("change_schedule"))
+def test_a_manager_of_the_schedules_team_sees_the_full_calendar_url(imported, bob):
+    changer = client_for(join(bob, "manager", imported.team))
 
     assert _calendar_url(changer, imported) == [GOOGLE] * 2
 
@@ -170,6 +171,8 @@ def test_admin_shows_a_view_only_reader_only_the_host_of_a_calendar_url(client, 
 
 
 def test_admin_shows_who_may_change_layers_the_full_calendar_url(client, imported):
-    client.force_login(_staff("view_schedule", "change_schedule", "view_layer", "change_layer"))
+    manager = UserFactory(username="mia")
+    Membership.objects.create(team=imported.team, user=manager, role=Role.MANAGER)
+    client.force_login(manager)
 
     assert SECRET in _admin_pages(client, imported)

@@ -193,12 +193,15 @@ def test_picture_page_opens_for_staff_with_view_permission_only(client, rota):
     assert "<form" not in text.split('id="content"', 1)[-1]
 
 
-def test_picture_page_is_refused_to_staff_without_view_permission(client, rota):
+def test_picture_page_is_not_found_for_outsiders_when_teams_read_only_their_own(
+    client, rota, settings
+):
+    settings.TEAMS_OPEN_READ = False
     client.force_login(UserFactory(username="nosy", is_staff=True))
 
     page = client.get(reverse("admin:schedules_schedule_picture", args=[rota.pk]))
 
-    assert page.status_code == 403
+    assert page.status_code == 404
 
 
 def test_override_shows_in_the_picture_on_the_schedule_page(staff_client, rota, alice):

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import Membership, Role
 from schedules.models import CalendarFeed, Layer, LayerMember, Override, Schedule
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -115,6 +116,7 @@ def test_schedule_list_shows_layers_without_extra_queries_per_schedule(rota, ali
 
 
 def test_responder_takes_an_override_but_not_for_someone_else(rota, alice, bob):
+    Membership.objects.create(team=rota.team, user=alice, role=Role.RESPONDER)
     api = client_for(alice)
     mine = {
         "schedule": rota.pk,
