@@ -66,3 +66,36 @@ def console_channels(app_configs, **kwargs) -> list:
             id="paging.E002",
         )
     ]
+
+
+@register()
+def push_settings(app_configs, **kwargs) -> list:
+    """Push needs a readable VAPID key and subject once anyone has a push contact method.
+
+    The message names the setting and the trouble, never the key.
+    """
+    from paging.vapid import push_configured, vapid_problems
+
+    if not push_configured() and not _push_methods_exist():
+        return []
+    return [
+        Error(
+            f"push notifications cannot be sent: {problem}",
+            hint="Set WEBPUSH_VAPID_PRIVATE_KEY (or _FILE) to a P-256 key and "
+            "WEBPUSH_VAPID_SUBJECT to mailto:you@example.com (see .env.example).",
+            id="paging.E003",
+        )
+        for problem in vapid_problems()
+    ]
+
+
+def _push_methods_exist() -> bool:
+    """Return whether anyone has a push contact method (False before the tables exist)."""
+    from django.db import DatabaseError
+
+    from paging.models import ContactKind, ContactMethod
+
+    try:
+        return ContactMethod.objects.filter(kind=ContactKind.PUSH).exists()
+    except DatabaseError:
+        return False
