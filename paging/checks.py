@@ -69,14 +69,15 @@ def console_channels(app_configs, **kwargs) -> list:
 
 
 @register()
-def push_settings(app_configs, **kwargs) -> list:
-    """Push needs a readable VAPID key and subject once anyone has a push contact method.
+def push_settings(app_configs, databases=None, **kwargs) -> list:
+    """Push needs a readable VAPID key and subject once it is set up or anyone has a push method.
 
-    The message names the setting and the trouble, never the key.
+    Whether anyone has one is asked only when the check may use the database (`migrate`,
+    `check --database default`), as Django's checks do. The message never shows the key.
     """
     from paging.vapid import push_configured, vapid_problems
 
-    if not push_configured() and not _push_methods_exist():
+    if not push_configured() and not (databases and _push_methods_exist(databases)):
         return []
     return [
         Error(
@@ -89,13 +90,16 @@ def push_settings(app_configs, **kwargs) -> list:
     ]
 
 
-def _push_methods_exist() -> bool:
+def _push_methods_exist(databases) -> bool:
     """Return whether anyone has a push contact method (False before the tables exist)."""
     from django.db import DatabaseError
 
     from paging.models import ContactKind, ContactMethod
 
     try:
-        return ContactMethod.objects.filter(kind=ContactKind.PUSH).exists()
+        return any(
+            ContactMethod.objects.using(alias).filter(kind=ContactKind.PUSH).exists()
+            for alias in databases
+        )
     except DatabaseError:
         return False

@@ -220,7 +220,7 @@ def test_push_without_a_vapid_key_fails_over_to_the_next_method(
 
 def check_errors() -> str:
     with pytest.raises(SystemCheckError) as raised:
-        call_command("check", "--fail-level", "ERROR")
+        call_command("check", "--database", "default", "--fail-level", "ERROR")
     return str(raised.value)
 
 
@@ -253,4 +253,4 @@ def test_a_bad_vapid_key_is_a_check_error_that_never_shows_the_key(db, settings)
 def test_a_good_vapid_setup_passes_the_checks(push_service, settings):
     settings.PAGING_CONSOLE_CHANNELS = True
 
-    call_command("check", "--fail-level", "ERROR")
+    call_command("check", "--database", "default", "--fail-level", "ERROR")
