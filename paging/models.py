@@ -464,6 +464,11 @@ def phone_refusal(number: str) -> str | None:
     return None
 
 
+_PUSH_ADDED_IN_THE_APP = (
+    "A push device is added from the device itself: Me → Turn on push on this device."
+)
+
+
 class ContactMethod(models.Model):
     """A way to reach a person: a phone number for SMS or calls, an e-mail address, or a device.
 
@@ -510,7 +515,9 @@ class ContactMethod(models.Model):
             except ValidationError:
                 raise ValidationError({"address": "Enter an e-mail address."}) from None
         elif self.kind == ContactKind.PUSH:
-            return  # named by us from its subscription, not typed by anyone
+            # Named by us from the browser's subscription, never typed in.
+            if self.pk is None or not PushSubscription.objects.filter(contact_method=self).exists():
+                raise ValidationError({"kind": _PUSH_ADDED_IN_THE_APP})
         elif self.kind and not E164.fullmatch(self.address or ""):
             raise ValidationError(
                 {"address": "Enter a phone number in E.164 form, such as +15550100001."}

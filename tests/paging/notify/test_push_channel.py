@@ -10,6 +10,7 @@ from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from paging.models import ContactMethod, Notification, NotificationRule, PushSubscription
+from tests.conftest import client_for
 from tests.fakes.push import Browser, FakePushService
 from tests.paging.notify.conftest import ALICE_PHONE, page
 from tests.paging.notify.test_delivery import retry_until_done
@@ -254,3 +255,30 @@ def test_a_good_vapid_setup_passes_the_checks(push_service, settings):
     settings.PAGING_CONSOLE_CHANNELS = True
 
     call_command("check", "--database", "default", "--fail-level", "ERROR")
+
+
+def test_a_push_rule_is_made_through_the_api_like_any_other(alice, push_service, payments):
+    method, _ = push_method(alice, push_service)
+
+    answer = client_for(alice).post(
+        "/api/v1/notification-rules/",
+        {"user": alice.pk, "contact_method": method.pk, "delay": "00:00:00"},
+        format="json",
+    )
+
+    assert answer.status_code == 201
+    page(payments)
+    assert Notification.objects.get().kind == "push"  # her only rule: SMS is not used
+    push_service.wait_for(1)
+
+
+def test_a_push_device_cannot_be_typed_in_through_the_api(alice, push_service):
+    answer = client_for(alice).post(
+        "/api/v1/contact-methods/",
+        {"user": alice.pk, "kind": "push", "address": "https://push.example/1"},
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert "Turn on push on this device" in str(answer.json()["kind"])
+    assert not ContactMethod.objects.filter(kind="push").exists()
