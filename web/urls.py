@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import me, signin, views
+from web import me, push, signin, views
 
 app_name = "web"
 
@@ -35,4 +35,7 @@ urlpatterns = [
         name="password_set",
     ),
     path("password/done/", signin.PasswordSet.as_view(), name="password_set_done"),
+    path("me/push/", push.me_push, name="me-push"),
+    path("manifest.webmanifest", push.manifest, name="manifest"),
+    path("sw.js", push.service_worker, name="service-worker"),
 ]
