@@ -57,11 +57,33 @@ class Schedule(models.Model):
         layers = self.layers.prefetch_related(
             "members", "restrictions", models.Prefetch("imported_events", queryset=events)
         )
-        return ScheduleData(
-            time_zone=self.time_zone,
-            layers=tuple(la.snapshot() for la in layers),
-            overrides=tuple(o.snapshot() for o in overrides),
-        )
+        return _schedule_data(self.time_zone, layers, overrides)
+
+
+def _schedule_data(time_zone: str, layers, overrides) -> ScheduleData:
+    return ScheduleData(
+        time_zone=time_zone,
+        layers=tuple(la.snapshot() for la in layers),
+        overrides=tuple(o.snapshot() for o in overrides),
+    )
+
+
+def snapshots(
+    schedule_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, ScheduleData]:
+    """Return `Schedule.snapshot(start, end)` of each schedule, in six queries for all of them."""
+    events = ImportedEvent.objects.filter(start__lt=end, end__gt=start)
+    found = Schedule.objects.filter(pk__in=schedule_ids).prefetch_related(
+        "layers__members",
+        "layers__restrictions",
+        models.Prefetch(
+            "layers__imported_events", queryset=events.order_by("start", "end", "user_id")
+        ),
+        models.Prefetch(
+            "overrides", queryset=Override.objects.filter(start__lt=end, end__gt=start)
+        ),
+    )
+    return {s.pk: _schedule_data(s.time_zone, s.layers.all(), s.overrides.all()) for s in found}
 
 
 class ShiftUnit(models.TextChoices):

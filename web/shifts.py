@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from accounts import access
 from accounts.models import Role, User
-from schedules.models import Schedule
+from schedules.models import Schedule, snapshots
 from schedules.resolver import oncall_at, shifts
 
 # Enough for a phone's screen; the schedules pages (to come) hold the rest.
@@ -29,12 +29,18 @@ class MyShift:
     now: bool  # already on call
 
 
-def oncall_now(user: User, now: dt.datetime) -> list[OnCall]:
-    """Return who is on call now in each schedule of `user`'s teams, by schedule name."""
+def oncall_and_next_shift(user: User, now: dt.datetime) -> tuple[list[OnCall], MyShift | None]:
+    """Return who is on call now in `user`'s teams, and their own next shift: one load for both."""
     teams = access.teams_where(user, Role.OBSERVER)
-    schedules = list(Schedule.objects.filter(team__in=teams).order_by("name")[:SCHEDULES_SHOWN])
-    second = now + dt.timedelta(seconds=1)
-    found = {s.pk: oncall_at(s.snapshot(now, second), now) for s in schedules}
+    ours = list(Schedule.objects.filter(team__in=teams).order_by("name")[:SCHEDULES_SHOWN])
+    mine = list(_my_schedules(user))
+    data = snapshots(list({s.pk for s in ours + mine}), now, now + AHEAD)
+    return _oncall_now(ours, data, now), _next_shift(user, mine, data, now)
+
+
+def _oncall_now(schedules: list[Schedule], data: dict, now: dt.datetime) -> list[OnCall]:
+    """Return who is on call now in each schedule, by schedule name."""
+    found = {s.pk: oncall_at(data[s.pk], now) for s in schedules}
     names = User.objects.in_bulk({p for people in found.values() for p in people})
     return [OnCall(s, tuple(str(names[p]) for p in found[s.pk] if p in names)) for s in schedules]
 
@@ -49,12 +55,12 @@ def _my_schedules(user: User):
     return Schedule.objects.filter(mine).distinct().order_by("name")[:SCHEDULES_SHOWN]
 
 
-def next_shift(user: User, now: dt.datetime) -> MyShift | None:
+def _next_shift(user: User, schedules: list[Schedule], data: dict, now: dt.datetime):
     """Return `user`'s current or next shift within eight weeks, or None."""
     end = now + AHEAD
     found = []
-    for schedule in _my_schedules(user):
-        mine = (s for s in shifts(schedule.snapshot(now, end), now, end) if s.person == user.pk)
+    for schedule in schedules:
+        mine = (s for s in shifts(data[schedule.pk], now, end) if s.person == user.pk)
         first = next(mine, None)
         if first is not None:
             found.append(MyShift(schedule, first.start, first.end, first.start <= now))

@@ -25,7 +25,7 @@ from paging.admin_incident import detail_rows, notification_rows, page_links
 from paging.models import Incident
 from web import incidents as found
 from web.filters import IncidentFilter
-from web.shifts import next_shift, oncall_now
+from web.shifts import oncall_and_next_shift
 
 NOW_SHOWN = 50
 PER_PAGE = 25
@@ -47,13 +47,13 @@ def now(request: HttpRequest) -> HttpResponse:
     """Show the open incidents that need me, most urgent first, who is on call, my next shift."""
     user = request.user
     open_ones = found.with_people(found.needs_me(user))
-    at = timezone.now()
+    oncall, my_shift = oncall_and_next_shift(user, timezone.now())
     context = {
         "rows": found.rows(user, open_ones[:NOW_SHOWN]),
         "open_count": open_ones.count(),
         "shown": NOW_SHOWN,
-        "oncall": oncall_now(user, at),
-        "my_shift": next_shift(user, at),
+        "oncall": oncall,
+        "my_shift": my_shift,
         "nav": "now",
     }
     return render(request, "web/now.html", context)
