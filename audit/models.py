@@ -1,0 +1,62 @@
+"""One row per configuration change: auditlog's entry, with its team and the way it came in."""
+
+from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.db import models
+
+from accounts.models import Team
+
+
+class Via(models.TextChoices):
+    """The way a change came in."""
+
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    APPLY = "apply", "oncall apply"
+    WEB = "web", "Web pages"
+    SSO = "sso", "Single sign-on"
+    SYSTEM = "system", "System (tasks, commands)"
+
+
+class AuditEntryManager(LogEntryManager):
+    """auditlog's manager, filling in who, through what and which team from the context."""
+
+    def log_create(self, instance, force_log: bool = False, **kwargs):
+        return super().log_create(instance, force_log, **_with_source(instance, kwargs))
+
+    def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
+        kwargs = _with_source(instance, kwargs)
+        return super().log_m2m_changes(changed_queryset, instance, operation, field_name, **kwargs)
+
+
+def _with_source(instance: models.Model, kwargs: dict) -> dict:
+    from audit.context import source_fields
+    from audit.registry import team_of
+
+    return {**source_fields(), "team_id": team_of(instance), **kwargs}
+
+
+class AuditEntry(AbstractLogEntry):
+    """A change to one configuration object (auditlog's LogEntry, swapped in by settings)."""
+
+    # Not a real foreign key: an entry keeps naming its team after the team is deleted.
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    via = models.CharField(max_length=16, choices=Via.choices, default=Via.SYSTEM, db_index=True)
+    # The API token used (its name and first characters, never the token) and its id.
+    token_id = models.BigIntegerField(null=True, blank=True)
+    token_label = models.CharField(max_length=140, blank=True)
+    # Who ran `oncall apply` on the server, when no person was named.
+    os_user = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEntryManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["team", "-timestamp"], name="audit_team_time")]
