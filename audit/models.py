@@ -32,7 +32,17 @@ def _with_source(instance: models.Model, kwargs: dict) -> dict:
     from audit.context import source_fields
     from audit.registry import team_of
 
-    return {**source_fields(), "team_id": team_of(instance), **kwargs}
+    found = {**source_fields(), "team_id": team_of(instance), **kwargs}
+    found.setdefault("object_repr", _repr(instance))
+    return found
+
+
+def _repr(instance: models.Model) -> str:
+    """Return how the entry names the object; a failing __str__ must not fail the change."""
+    try:
+        return str(instance)
+    except Exception:  # any error in a model's __str__ (e.g. a value not yet cleaned)
+        return f"{instance._meta.verbose_name} {instance.pk}"
 
 
 class AuditEntry(AbstractLogEntry):
