@@ -6,7 +6,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
@@ -18,6 +17,7 @@ from audit.models import AuditEntry
 from oncall.apibase import MAX_ID
 
 ACTIONS = dict(AuditEntry.Action.choices)
+NULLABLE_TEXT = {"type": "string", "nullable": True}
 
 
 def visible(user: User, entries: QuerySet) -> QuerySet:
@@ -84,12 +84,12 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     def get_object_type(self, entry: AuditEntry) -> str:
         return f"{entry.content_type.app_label}.{entry.content_type.model}"
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_TEXT)
     def get_team(self, entry: AuditEntry) -> str | None:
         team = _team(entry)
         return team.slug if team else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_TEXT)
     def get_person(self, entry: AuditEntry) -> str | None:
         return entry.actor.username if entry.actor_id else None
 
