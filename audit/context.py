@@ -75,9 +75,11 @@ def _request_fields(request: HttpRequest) -> dict:
 
 
 def via_of(request: HttpRequest) -> str:
-    """Return the way a request comes in by its path: admin, the API, or the web pages."""
+    """Return the way a request comes in by its path: admin, the API, sign-on, or the pages."""
     if request.path_info.startswith("/admin/"):
         return Via.ADMIN
+    if request.path_info.startswith("/sso/"):
+        return Via.SSO  # people and memberships made or changed from the provider's groups
     if request.path_info.startswith("/api/"):
         return Via.API
     return Via.WEB

@@ -23,6 +23,7 @@ MODELS: dict[str, dict] = {
     "accounts.Membership": {},
     "accounts.User": {"exclude_fields": ["password", "last_login"]},
     "accounts.ApiToken": {"exclude_fields": ["digest", "last_used_at"]},
+    "accounts.SignInIdentity": {},
     "paging.Service": {},
     "paging.Integration": {
         "exclude_fields": ["last_ping_at"],
