@@ -1,6 +1,8 @@
 """One row per configuration change: auditlog's entry, with its team and the way it came in."""
 
-from auditlog.models import AbstractLogEntry, LogEntryManager
+from auditlog.models import DEFAULT_OBJECT_REPR, AbstractLogEntry, LogEntryManager
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from accounts.models import Team
@@ -21,7 +23,20 @@ class AuditEntryManager(LogEntryManager):
     """auditlog's manager, filling in who, through what and which team from the context."""
 
     def log_create(self, instance, force_log: bool = False, **kwargs):
-        return super().log_create(instance, force_log, **_with_source(instance, kwargs))
+        """Record a change of `instance` (auditlog's, naming the object without failing)."""
+        from auditlog.cid import get_cid
+
+        if kwargs.get("changes") is None and not force_log:
+            return None
+        kwargs = _with_source(instance, kwargs)
+        pk = self._get_pk_value(instance)
+        kwargs.setdefault("content_type", ContentType.objects.get_for_model(instance))
+        kwargs.setdefault("object_pk", pk)
+        kwargs.setdefault("serialized_data", self._get_serialized_data_or_none(instance))
+        if isinstance(pk, int):
+            kwargs.setdefault("object_id", pk)
+        kwargs.setdefault("cid", get_cid())
+        return self.create(**kwargs)
 
     def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
         kwargs = _with_source(instance, kwargs)
@@ -41,6 +56,8 @@ def _repr(instance: models.Model) -> str:
     """Return how the entry names the object; a failing __str__ must not fail the change."""
     try:
         return str(instance)
+    except ObjectDoesNotExist:  # auditlog's own answer when a related row is gone
+        return DEFAULT_OBJECT_REPR
     except Exception:  # any error in a model's __str__ (e.g. a value not yet cleaned)
         return f"{instance._meta.verbose_name} {instance.pk}"
 
