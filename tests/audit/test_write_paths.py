@@ -199,3 +199,14 @@ def test_incidents_are_not_in_the_audit_log(root, services):
     alert_ingest(integration=hook, event=Event(action="trigger", summary="Down"), payload={})
 
     assert AuditEntry.objects.count() == before
+
+
+def test_a_change_outside_any_request_or_command_is_recorded_through_system(services):
+    service = services["search"]
+
+    service.description = "changed by a task"
+    service.save()
+
+    entry = entries_of(service)[-1]
+    assert (entry.via, entry.actor, entry.token_id, entry.os_user) == ("system", None, None, "")
+    assert entry.team_id == service.team_id
