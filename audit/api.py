@@ -54,6 +54,12 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     changes = serializers.SerializerMethodField(
         help_text="Each changed field: [before, after]; m2m links: what was added or removed."
     )
+    request_id = serializers.CharField(
+        source="cid",
+        read_only=True,
+        allow_null=True,
+        help_text="The X-Request-ID of the request that made the change, as in the server's log.",
+    )
 
     class Meta:
         model = AuditEntry
@@ -73,6 +79,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "token_id",
             "os_user",
             "remote_addr",
+            "request_id",
             "changes",
         ]
         read_only_fields = fields

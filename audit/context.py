@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from accounts.lockout import client_address
 from accounts.models import ApiToken, User
 from audit.models import Via
+from oncall import requestid
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ def _request_fields(request: HttpRequest) -> dict:
     token = token if isinstance(token, ApiToken) else None
     user = getattr(request, "user", None)
     return _fields(via_of(request), user, token, address=_address(request))
+
+
+def request_id() -> str | None:
+    """Return the id of the request or task at work: an entry's `cid`, as in the log lines."""
+    return requestid.current() or None
 
 
 def via_of(request: HttpRequest) -> str:

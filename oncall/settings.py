@@ -541,6 +541,8 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 # auditlog's own migrations would make its (swapped-out, unused) auditlog_logentry table anyway.
 MIGRATION_MODULES = {"auditlog": None}
+# Each entry's correlation id is the request id (X-Request-ID) of the request or task that made it.
+AUDITLOG_CID_GETTER = "audit.context.request_id"
 # Changes store their values as JSON (null, numbers, true/false), not all as text.
 AUDITLOG_STORE_JSON_CHANGES = True
 # Fixtures loaded with loaddata are not somebody's change.

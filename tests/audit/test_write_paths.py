@@ -78,6 +78,7 @@ def test_an_api_change_names_the_person_and_the_token_they_used(root, services):
     assert (entry.via, entry.actor, entry.token_id) == ("api", root, token.pk)
     assert entry.token_label == f"deploys ({token.hint}…)"
     assert entry.changes == {"description": ["", "Cards"]}
+    assert entry.cid == response["X-Request-ID"]  # the request's id, as in the log lines
     assert raw not in str(entry.__dict__)
 
 
