@@ -185,11 +185,12 @@ def _instant(param: str, raw: str) -> dt.datetime:
         found = parse_datetime(raw)
         if found is None and (day := parse_date(raw)) is not None:
             found = dt.datetime.combine(day, dt.time(0))
-    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
-        found = None
-    if found is None:
-        raise ValidationError({param: "must be an ISO 8601 time, e.g. 2026-12-05T09:00:00Z"})
-    return found if timezone.is_aware(found) else found.replace(tzinfo=dt.UTC)
+        if found is not None:
+            aware = found if timezone.is_aware(found) else found.replace(tzinfo=dt.UTC)
+            return aware.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # impossible (2026-02-30) or past year 9999 in UTC
+        pass
+    raise ValidationError({param: "must be an ISO 8601 time, e.g. 2026-12-05T09:00:00Z"})
 
 
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):

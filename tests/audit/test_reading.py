@@ -120,6 +120,7 @@ def test_filters_by_time(changed, services):
         ("since", "yesterday"),
         ("until", "2026-02-30"),
         ("since", "2026-13-01T00:00Z"),
+        ("until", "9999-12-31T23:59:59-01:00"),
     ],
 )
 def test_a_bad_filter_value_is_400_naming_the_parameter(changed, param, value):

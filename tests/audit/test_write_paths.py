@@ -211,3 +211,21 @@ def test_a_change_outside_any_request_or_command_is_recorded_through_system(serv
     entry = entries_of(service)[-1]
     assert (entry.via, entry.actor, entry.token_id, entry.os_user) == ("system", None, None, "")
     assert entry.team_id == service.team_id
+
+
+def test_an_integration_key_written_in_a_file_never_reaches_the_log(tmp_path, db):
+    path = tmp_path / "oncall.yaml"
+    path.write_text(
+        "services:\n"
+        "  - name: checkout\n"
+        "    integrations:\n"
+        "      - {name: prom, kind: alertmanager, key: am-checkout-7f3c9a}\n"
+    )
+
+    call_command("oncall", "apply", str(path), stdout=io.StringIO())
+
+    hook = Integration.objects.get(name="prom")
+    entry = entries_of(hook)[0]
+    assert entry.via == "apply"
+    assert entry.changes["key"] == ["(empty)", "********"]
+    assert "7f3c9a" not in str(AuditEntry.objects.values_list("changes", "object_repr"))
