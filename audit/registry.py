@@ -62,6 +62,8 @@ MODELS: dict[str, dict] = {
     # Rows made one by one (admin's level rows); `tier.users.set()` is the Tier's m2m entry.
     "escalation.TierUser": {},
     "escalation.TierSchedule": {},
+    # A level's team target; who it picked last is the round-robin pointer paging moves.
+    "escalation.TierTeam": {"exclude_fields": ["last_picked"]},
 }
 
 # Models without a `team_path` of their own whose rows still belong to a team.
@@ -69,6 +71,7 @@ TEAM_PATHS = {
     "accounts.Membership": "team",
     "escalation.TierUser": "tier__policy__team",
     "escalation.TierSchedule": "tier__policy__team",
+    "escalation.TierTeam": "tier__policy__team",  # the policy's team, not the target team
     "schedules.CalendarFeed": "schedule__team",
 }
 

@@ -229,3 +229,18 @@ def test_an_integration_key_written_in_a_file_never_reaches_the_log(tmp_path, db
     assert entry.via == "apply"
     assert entry.changes["key"] == ["(empty)", "********"]
     assert "7f3c9a" not in str(AuditEntry.objects.values_list("changes", "object_repr"))
+
+
+def test_a_team_target_of_a_level_is_recorded_for_the_policys_team(services, teams, root):
+    from escalation.models import TierTeam
+
+    policy = services["payments"].escalation_policy
+    tier = policy.tiers.create(position=0)
+
+    link = TierTeam.objects.create(tier=tier, team=teams["search"])
+    link.last_picked = root  # paging moves the round-robin pointer: not a change of configuration
+    link.save(update_fields=["last_picked"])
+
+    (created,) = entries_of(link)
+    assert created.changes["team"] == [None, teams["search"].pk]
+    assert created.team_id == policy.team_id
