@@ -39,6 +39,8 @@ MODELS: dict[str, dict] = {
         ],
     },
     "paging.NotificationRule": {},
+    # A browser's push endpoint is a capability URL, its keys encrypt the pages: all secret.
+    "paging.PushSubscription": {"mask_fields": ["endpoint", "p256dh", "auth"]},
     "schedules.Schedule": {},
     "schedules.Layer": {
         "exclude_fields": [

@@ -244,3 +244,18 @@ def test_a_team_target_of_a_level_is_recorded_for_the_policys_team(services, tea
     (created,) = entries_of(link)
     assert created.changes["team"] == [None, teams["search"].pk]
     assert created.team_id == policy.team_id
+
+
+def test_a_push_subscription_is_recorded_without_its_endpoint_or_keys(root):
+    from paging.models import ContactMethod, PushSubscription
+
+    method = ContactMethod.objects.create(user=root, kind="push", address="push.example #abc")
+    endpoint = "https://push.example/send/very-secret-endpoint"
+
+    sub = PushSubscription.objects.create(
+        contact_method=method, endpoint=endpoint, p256dh="secret-p256dh", auth="secret-auth"
+    )
+
+    changes = entries_of(sub)[0].changes
+    assert changes["endpoint"] == changes["p256dh"] == changes["auth"] == ["(empty)", "********"]
+    assert "secret" not in str(changes)
