@@ -259,3 +259,16 @@ def test_a_push_subscription_is_recorded_without_its_endpoint_or_keys(root):
     changes = entries_of(sub)[0].changes
     assert changes["endpoint"] == changes["p256dh"] == changes["auth"] == ["(empty)", "********"]
     assert "secret" not in str(changes)
+
+
+def test_oncall_apply_with_a_token_records_its_person_and_the_token(tmp_path, root):
+    token, raw = ApiToken.issue(user=root, name="gitops")
+    path = tmp_path / "oncall.yaml"
+    path.write_text("services:\n  - {name: checkout, description: Old}\n")
+
+    call_command("oncall", "apply", str(path), "--token", raw, stdout=io.StringIO())
+
+    (created,) = entries_of(Service.objects.get(name="checkout"))
+    assert (created.via, created.actor, created.token_id) == ("apply", root, token.pk)
+    assert created.token_label == f"gitops ({token.hint}…)"
+    assert raw not in str(created.__dict__)
