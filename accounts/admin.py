@@ -6,12 +6,11 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from accounts import access
 from accounts.admin_access import PersonalAdmin, for_site_admins_only, may_use_admin
-from accounts.models import ApiToken, Membership, Team, User
+from accounts.models import ApiToken, Membership, Team, User, tokens_revoke
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
 
 # Roles come from team memberships (accounts/access.py); groups are unused.
@@ -194,5 +193,5 @@ class ApiTokenAdmin(PersonalAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset) -> None:
-        done = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        done = tokens_revoke(queryset)
         self.message_user(request, f"{done} token(s) revoked.", messages.SUCCESS)

@@ -3,7 +3,6 @@
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -13,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import access
-from accounts.models import ApiToken, Membership, Team, User
+from accounts.models import ApiToken, Membership, Team, User, tokens_revoke
 from oncall.apibase import ConfigViewSet, RoleViewSet, StrictModelSerializer, is_id, refuse_body
 
 
@@ -83,9 +82,7 @@ class ApiTokenViewSet(
         return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, token: ApiToken) -> None:
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        tokens_revoke(ApiToken.objects.filter(pk=token.pk))
 
     @extend_schema(request=None, responses=ApiTokenSerializer)
     @action(detail=True, methods=["post"])

@@ -5,6 +5,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from oncall.timezones import validate_time_zone
 
@@ -52,6 +53,11 @@ class ApiToken(models.Model):
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, digest=token_digest(raw), hint=raw[:10])
         return token, raw
+
+
+def tokens_revoke(tokens: models.QuerySet) -> int:
+    """Make `tokens` stop working at once (they stay listed, with when); return how many."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 class Role(models.TextChoices):

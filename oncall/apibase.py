@@ -194,6 +194,8 @@ class RoleViewSet(viewsets.GenericViewSet):
         if self.team_owned():
             if verb != "add" or access.manages_any(user) or access.is_site_admin(user):
                 return True
+            if self._shared(verb, "everyone_may"):
+                return True  # the viewset asks accounts.access itself (overrides: may_cover)
             return self._shared(verb, "owner_may") and self.owns_new(request)
         if holds(user, self.queryset.model, verb) or self._shared(verb, "everyone_may"):
             return True
@@ -207,7 +209,8 @@ class RoleViewSet(viewsets.GenericViewSet):
         if self.team_owned():
             if verb == "view":
                 return self.may_see(user, obj)
-            return access.may_configure(user, obj) or owned
+            shared = self._shared(verb, "everyone_may")  # the viewset asks access itself
+            return access.may_configure(user, obj) or owned or shared
         if holds(user, self.queryset.model, verb) or self._shared(verb, "everyone_may"):
             return True
         return owned

@@ -176,16 +176,26 @@ def _read(answer: urllib3.BaseHTTPResponse, max_bytes: int, deadline: float) -> 
     return b"".join(chunks)
 
 
-def _send(to: Target, headers: Mapping[str, str], max_bytes: int, deadline: float) -> Response:
-    """Make one GET to the checked address; return the answer (a redirect's body unread)."""
+def _send(
+    to: Target,
+    headers: Mapping[str, str],
+    max_bytes: int,
+    deadline: float,
+    body: bytes | None = None,
+) -> Response:
+    """Make one GET (or a POST of `body`) to the checked address; return the answer.
+
+    Only a 2xx or 304 answer's body is read.
+    """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise OutboundError("timed out")
     sent = {**headers, "Host": to.host_header, "Accept-Encoding": "identity"}
+    method = "GET" if body is None else "POST"
     try:
         with _pool(to, remaining) as pool:
             answer = pool.urlopen(
-                "GET", to.path, headers=sent, redirect=False, preload_content=False
+                method, to.path, body=body, headers=sent, redirect=False, preload_content=False
             )
             try:
                 keep = answer.status < 300 or answer.status == 304
@@ -235,6 +245,26 @@ def get(
     error = OutboundError("too many redirects")
     error.host = host_of(url)
     raise error
+
+
+def post(
+    url: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    max_bytes: int = CHUNK,
+    timeout: float | None = None,
+) -> Response:
+    """POST `body` once through the guard and return whatever it answers (no redirect followed).
+
+    The caller reads the status: a push service answers 201, 404, 410, 429 or 5xx, all meaningful.
+    """
+    deadline = time.monotonic() + (timeout or settings.OUTBOUND_TIMEOUT_SECONDS)
+    try:
+        return _send(target(url), headers, max_bytes, deadline, body=body)
+    except OutboundError as exc:
+        exc.host = host_of(url)
+        raise
 
 
 def _hop_once(url: str, headers: Mapping[str, str], max_bytes: int, deadline: float) -> Response:

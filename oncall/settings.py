@@ -366,7 +366,9 @@ PAGING_DELIVERY_MAX_ATTEMPTS = env_int("PAGING_DELIVERY_MAX_ATTEMPTS", 5, minimu
 # How a person without notification rules of their own is reached: every contact method of
 # each listed kind, that long after they are paged.
 PAGING_DEFAULT_RULES = env_delays(
-    "PAGING_DEFAULT_RULES", "sms:0,voice:0,email:0", kinds=("sms", "voice", "email")
+    "PAGING_DEFAULT_RULES",
+    "sms:0,voice:0,email:0,push:0",
+    kinds=("sms", "voice", "email", "push"),
 )
 # Carrier-safe limits per phone number: seconds between two SMS, and SMS per hour. Pages held
 # back by them go out together as one bundled SMS when the number may be texted again.
@@ -395,6 +397,17 @@ PAGING_VOICE_REDIAL_SECONDS = env_int("PAGING_VOICE_REDIAL_SECONDS", 60, minimum
 PAGING_VOICE_MACHINE_DETECTION = env_bool("PAGING_VOICE_MACHINE_DETECTION", True)
 # How long the acknowledge / resolve links in a page e-mail work.
 PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
+# Push notifications (Web Push with VAPID): the server's P-256 private key (PEM, or base64url of
+# the raw key or DER; `.venv/bin/vapid --gen` writes one), and whom push services may write to
+# (mailto: or https:). The public key browsers subscribe with is derived from the private one.
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")
+# The most seconds one request to a push service takes, connecting included.
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 5, minimum=1)
+# How long the Acknowledge / Resolve actions of a push notification work (each works once).
+PAGING_PUSH_ACTION_MAX_AGE_SECONDS = env_int(
+    "PAGING_PUSH_ACTION_MAX_AGE_SECONDS", 4 * 3600, minimum=60
+)
 # How long a contact method verification code (or e-mail link) works.
 PAGING_VERIFY_CODE_MINUTES = env_int("PAGING_VERIFY_CODE_MINUTES", 30, minimum=1)
 # Phone numbers (SMS and calls) that may be added as contact methods, by prefix (`+1,+44`);

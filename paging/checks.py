@@ -66,3 +66,40 @@ def console_channels(app_configs, **kwargs) -> list:
             id="paging.E002",
         )
     ]
+
+
+@register()
+def push_settings(app_configs, databases=None, **kwargs) -> list:
+    """Push needs a readable VAPID key and subject once it is set up or anyone has a push method.
+
+    Whether anyone has one is asked only when the check may use the database (`migrate`,
+    `check --database default`), as Django's checks do. The message never shows the key.
+    """
+    from paging.vapid import push_configured, vapid_problems
+
+    if not push_configured() and not (databases and _push_methods_exist(databases)):
+        return []
+    return [
+        Error(
+            f"push notifications cannot be sent: {problem}",
+            hint="Set WEBPUSH_VAPID_PRIVATE_KEY (or _FILE) to a P-256 key and "
+            "WEBPUSH_VAPID_SUBJECT to mailto:you@example.com (see .env.example).",
+            id="paging.E003",
+        )
+        for problem in vapid_problems()
+    ]
+
+
+def _push_methods_exist(databases) -> bool:
+    """Return whether anyone has a push contact method (False before the tables exist)."""
+    from django.db import DatabaseError
+
+    from paging.models import ContactKind, ContactMethod
+
+    try:
+        return any(
+            ContactMethod.objects.using(alias).filter(kind=ContactKind.PUSH).exists()
+            for alias in databases
+        )
+    except DatabaseError:
+        return False

@@ -480,9 +480,10 @@ def person_test_page(*, user: User, by: User | None) -> Incident | None:
     """Page `user` through their notification rules with a clearly marked test incident.
 
     The incident belongs to the "Test pages" service (no policy: nobody else is paged; it
-    resolves itself after an hour). Returns None when the person has no way to be reached.
+    resolves itself after an hour). Only usable methods are paged, as in a real page (a number
+    not yet verified may be a stranger's). Returns None when no way to reach the person is left.
     """
-    rules = rules_for([user])[user.pk]
+    rules = [rule for rule in rules_for([user])[user.pk] if unusable_reason(rule[1]) is None]
     if not rules:
         return None
     service, _ = Service.objects.get_or_create(

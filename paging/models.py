@@ -424,6 +424,7 @@ class ContactKind(models.TextChoices):
     SMS = "sms", "SMS"
     VOICE = "voice", "Voice call"
     EMAIL = "email", "E-mail"
+    PUSH = "push", "Push notification"
 
 
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -463,8 +464,17 @@ def phone_refusal(number: str) -> str | None:
     return None
 
 
+_PUSH_ADDED_IN_THE_APP = (
+    "A push device is added from the device itself: Me → Turn on push on this device."
+)
+
+
 class ContactMethod(models.Model):
-    """A way to reach a person: a phone number for SMS or calls, or an e-mail address."""
+    """A way to reach a person: a phone number for SMS or calls, an e-mail address, or a device.
+
+    A push method's address names the device ("push service host #digest of its endpoint");
+    its subscription (endpoint and keys) is a PushSubscription.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
@@ -504,6 +514,10 @@ class ContactMethod(models.Model):
                 validate_email(self.address)
             except ValidationError:
                 raise ValidationError({"address": "Enter an e-mail address."}) from None
+        elif self.kind == ContactKind.PUSH:
+            # Named by us from the browser's subscription, never typed in.
+            if self.pk is None or not PushSubscription.objects.filter(contact_method=self).exists():
+                raise ValidationError({"kind": _PUSH_ADDED_IN_THE_APP})
         elif self.kind and not E164.fullmatch(self.address or ""):
             raise ValidationError(
                 {"address": "Enter a phone number in E.164 form, such as +15550100001."}
@@ -908,3 +922,35 @@ class EarlyCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} for notification {self.notification_id}"
+
+
+class PushSubscription(models.Model):
+    """Where a push contact method's pages go: the browser's push service endpoint and keys.
+
+    Endpoints may be longer than a contact method's address, so they live here, one per method.
+    """
+
+    contact_method = models.OneToOneField(
+        ContactMethod, on_delete=models.CASCADE, related_name="push_subscription"
+    )
+    endpoint = models.TextField()
+    # The browser's P-256 public key (65 bytes) and auth secret (16), base64url as it gave them.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"push subscription of {self.contact_method}"
+
+
+class PushLinkUse(models.Model):
+    """A push notification's action link that has been used: each works once.
+
+    Kept only as long as the link could still be used (PAGING_PUSH_ACTION_MAX_AGE_SECONDS).
+    """
+
+    nonce = models.CharField(max_length=32, unique=True)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"push link used at {self.used_at:%Y-%m-%d %H:%M:%S}"

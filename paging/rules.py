@@ -38,10 +38,10 @@ def _step(method: ContactMethod, delay: dt.timedelta, *, same_address: bool) -> 
     """Return one rule in words; the address is left out when the rule before used it."""
     what = KIND_WORDS.get(method.kind, method.get_kind_display())
     to = "" if same_address else f" to {mask_phone(method.address)}"
-    return f"{what}{to} {_when(delay)}"
+    return f"{what}{to} {delay_words(delay)}"
 
 
-def _when(delay: dt.timedelta) -> str:
+def delay_words(delay: dt.timedelta) -> str:
     """Return a rule's delay in words: "at once", "after 2 minutes", "after 1 hour 30 minutes"."""
     seconds = int(delay.total_seconds())
     if seconds <= 0:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from paging.ingest import views
-from paging.notify import link_views, twilio_webhooks
+from paging.notify import link_views, push_views, twilio_webhooks
 
 urlpatterns = [
     path("integrations/<str:key>/", views.integration_webhook, name="integration-webhook"),
@@ -26,4 +26,6 @@ urlpatterns = [
     ),
     path("page/<str:token>/", link_views.page_link, name="page-link"),
     path("verify/<str:token>/", link_views.contact_verify, name="contact-verify"),
+    path("push/act/<str:token>/", push_views.push_action, name="push-action"),
+    path("push/confirm/<str:token>/", push_views.push_confirm, name="push-confirm"),
 ]

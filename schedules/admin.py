@@ -35,6 +35,7 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    feeds_revoke,
     rotation_people_error,
 )
 from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
@@ -652,7 +653,7 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected feeds")
     def revoke(self, request, queryset) -> None:
-        done = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        done = feeds_revoke(queryset)
         self.message_user(request, f"{done} feed(s) revoked.", messages.SUCCESS)
 
     @admin.action(description="Revoke and re-create selected feeds (new URLs)")

@@ -38,6 +38,7 @@ from schedules.models import (
     Override,
     Schedule,
     feed_recreate,
+    feeds_revoke,
     rotation_people_error,
 )
 from schedules.overrides import CoverRefused, cover, cover_refusal, cover_remove
@@ -386,9 +387,7 @@ class CalendarFeedViewSet(
         """Make the feed's URL answer 404 from now on."""
         feed = self.get_object()
         refuse_body(request)
-        CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        feeds_revoke(CalendarFeed.objects.filter(pk=feed.pk))
         feed.refresh_from_db()
         return Response(CalendarFeedSerializer(feed).data)
 

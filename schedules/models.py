@@ -391,12 +391,15 @@ class CalendarFeed(models.Model):
         return settings.PUBLIC_URL + reverse("calendar-feed", args=[self.token])
 
 
+def feeds_revoke(feeds: models.QuerySet) -> int:
+    """Make the URLs of `feeds` answer 404 from now on; return how many were live."""
+    return feeds.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def feed_recreate(*, feed: CalendarFeed, by=None) -> CalendarFeed:
     """Revoke `feed` and return a new one for the same person or schedule, made `by` someone."""
-    CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    feeds_revoke(CalendarFeed.objects.filter(pk=feed.pk))
     return CalendarFeed.objects.create(
         user_id=feed.user_id, schedule_id=feed.schedule_id, created_by=by
     )

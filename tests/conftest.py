@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from tests.factories import ContactMethodFactory, PolicyFactory, ServiceFactory, UserFactory
+from tests.fakes.push import FakePushService, vapid_key_pem
 from tests.fakes.twilio import FakeTwilio
 
 TWILIO_FROM = "+15559990000"
@@ -72,6 +73,22 @@ def twilio(fake_twilio, settings):
     settings.TWILIO_FROM_NUMBER = TWILIO_FROM
     settings.TWILIO_API_BASE_URL = fake_twilio.url
     return fake_twilio
+
+
+@pytest.fixture(scope="session")
+def fake_push():
+    with FakePushService() as fake:
+        yield fake
+
+
+@pytest.fixture
+def push_service(fake_push, settings):
+    """A fake push service on 127.0.0.1, a fresh VAPID key in settings, and the guard open to it."""
+    fake_push.reset()
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = vapid_key_pem()
+    settings.WEBPUSH_VAPID_SUBJECT = "mailto:oncall@example.com"
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    return fake_push
 
 
 @pytest.fixture

@@ -35,10 +35,12 @@ from paging.notify.callbacks import early_callbacks_apply
 from paging.notify.channels import Channel, DeliveryError, channel_for, delivery_error
 from paging.notify.channels.email import email_subject
 from paging.notify.channels.twilio_client import UNSUBSCRIBED
+from paging.notify.channels.webpush import SUBSCRIPTION_GONE
 from paging.notify.contacts import phone_sms_stop, sms_stopped
 from paging.notify.failover import next_method_now
 from paging.notify.limits import PHONE_RATES, Hold, phone_slot_take
 from paging.notify.messages import sms_bundle, sms_page
+from paging.notify.push import push_subscription_drop
 from paging.notify.reply_codes import reply_codes_expire
 from paging.notify.voice import spoken_page
 from paging.queue import deliver_later
@@ -49,6 +51,7 @@ _SENT_WORDS = {
     ContactKind.SMS: "SMS sent to {user}",
     ContactKind.VOICE: "Voice call placed to {user}",
     ContactKind.EMAIL: "E-mail sent to {user}",
+    ContactKind.PUSH: "Push notification delivered to {user}'s push service",
 }
 # A page the channel printed reached no one: the timeline says so, and why.
 _PRINTED_WORDS = {
@@ -81,10 +84,11 @@ def reply_code(*, phone: str, incident: Incident) -> int:
 
 
 def notification_body(incident: Incident, method: ContactMethod) -> str:
-    """Return what the page says through `method`: SMS text, spoken words or e-mail subject."""
+    """Return what the page says through `method`: SMS text, spoken words or e-mail subject
+    (a push says the e-mail's subject too, with its action links added when it is sent)."""
     if method.kind == ContactKind.VOICE:
         return spoken_page(incident)
-    if method.kind == ContactKind.EMAIL:
+    if method.kind in (ContactKind.EMAIL, ContactKind.PUSH):
         return email_subject(incident)
     return sms_text(incident, method.address)
 
@@ -125,6 +129,9 @@ def _failed(notification: Notification, error: DeliveryError) -> None:
     """Retry a transient failure with backoff, or fail for good and fall over."""
     if error.code == UNSUBSCRIBED:
         phone_sms_stop(phone=notification.address)
+    if notification.kind == ContactKind.PUSH and error.code == SUBSCRIPTION_GONE:
+        push_subscription_drop(notification)
+        error = DeliveryError(f"{error}; the device was removed", permanent=True)
     attempts = notification.attempts
     if error.maybe_sent:
         notification.unsure_since = notification.sent_at  # ask the provider before a retry

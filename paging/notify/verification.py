@@ -1,7 +1,8 @@
 """Contact method verification: a new number or address is paged only once its owner proves it.
 
-Adding one sends a code: by SMS (reply with the code), by a call (press 1), or by e-mail (a link
-whose GET shows a confirmation page and whose POST verifies, plus the code). An admin can mark a
+Adding one sends a code: by SMS (reply with the code), by a call (press 1), by e-mail (a link
+whose GET shows a confirmation page and whose POST verifies, plus the code), or by a test push
+whose Confirm action posts such a link. An admin can mark a
 method verified; `manage.py contact_verify` does either from the shell.
 """
 
@@ -18,10 +19,14 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
+from oncall.limits import Limited
 from oncall.logs import mask_phone
-from paging.models import ContactKind, ContactMethod
+from paging.models import ContactKind, ContactMethod, PushSubscription
+from paging.notify.channels.base import DeliveryError
 from paging.notify.channels.twilio_client import provider_errors, twilio_client, twilio_configured
+from paging.notify.channels.webpush import push_send
 from paging.notify.limits import reply_take, verification_send_take
+from paging.notify.push import Subscription, confirm_payload, device_address
 
 MAX_ATTEMPTS = 5
 _LINK_SALT = "paging.verify-link"
@@ -77,6 +82,32 @@ def contact_method_add(
     return method
 
 
+def push_subscribe(
+    *, user: User, subscription: Subscription, name: str
+) -> tuple[ContactMethod, str]:
+    """Store a browser's subscription as a push method of `user`; unverified, send a test push.
+
+    The same endpoint again refreshes its keys (and sends a new test push while unverified).
+    Returns the method and, when the test push could not go, why (the method stays).
+    """
+    address = device_address(subscription.endpoint)
+    with transaction.atomic():
+        method, _ = ContactMethod.objects.get_or_create(
+            user=user, kind=ContactKind.PUSH, address=address, defaults={"name": name[:100]}
+        )
+        keys = {"endpoint": subscription.endpoint, "p256dh": subscription.p256dh}
+        keys["auth"] = subscription.auth
+        PushSubscription.objects.update_or_create(contact_method=method, defaults=keys)
+    if method.verified:
+        return method, ""
+    try:
+        with transaction.atomic():
+            contact_method_verification_send(method=method)
+    except (DeliveryError, Limited) as exc:
+        return method, str(exc)
+    return method, ""
+
+
 def contact_method_mark_verified(*, method: ContactMethod) -> None:
     """Mark `method` verified (an admin vouches for it)."""
     method.verified, method.verified_at = True, timezone.now()
@@ -121,7 +152,12 @@ def contact_method_verification_send(*, method: ContactMethod) -> None:
     code = _CODE.format(secrets.randbelow(10**6))
     method.verify_digest, method.verify_sent_at = _digest(method, code), timezone.now()
     method.save(update_fields=["verify_digest", "verify_sent_at"])
-    senders = {ContactKind.SMS: _send_sms, ContactKind.VOICE: _call, ContactKind.EMAIL: _mail}
+    senders = {
+        ContactKind.SMS: _send_sms,
+        ContactKind.VOICE: _call,
+        ContactKind.EMAIL: _mail,
+        ContactKind.PUSH: _push,
+    }
     senders[method.kind](method, code)
 
 
@@ -162,10 +198,10 @@ def _call(method: ContactMethod, code: str) -> None:
         )
 
 
-def verify_link_url(method: ContactMethod) -> str:
-    """Return the e-mail verification link: it names the method and its pending code."""
+def verify_link_url(method: ContactMethod, route: str = "contact-verify") -> str:
+    """Return the verification link: it names the method and its pending code."""
     token = signing.dumps({"m": method.pk, "d": method.verify_digest[:16]}, salt=_LINK_SALT)
-    return settings.PUBLIC_URL + reverse("contact-verify", args=[token])
+    return settings.PUBLIC_URL + reverse(route, args=[token])
 
 
 def method_for_link_token(token: str) -> ContactMethod | None:
@@ -188,6 +224,15 @@ def _mail(method: ContactMethod, code: str) -> None:
         f"{verify_link_url(method)}\n\nor enter the code {code}. Both work for {minutes} minutes."
     )
     send_mail("Confirm your on-call e-mail address", body, None, [method.address])
+
+
+def _push(method: ContactMethod, code: str) -> None:
+    """Send the test push whose Confirm action verifies the device (no code to type)."""
+    found = PushSubscription.objects.filter(contact_method=method).first()
+    if found is None:
+        raise DeliveryError("the push subscription was removed", permanent=True)
+    subscription = Subscription(found.endpoint, found.p256dh, found.auth)
+    push_send(subscription, confirm_payload(method, verify_link_url(method, "push-confirm")))
 
 
 def verification_reply(*, phone: str, words: str) -> str | None:

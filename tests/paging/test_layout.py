@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Each part of paging/ and its floor, bottom first: a module imports its own floor or below.
 FLOORS = [
     {"paging", "paging.models", "paging.actions", "paging.queue", "paging.maintenance"}
-    | {"paging.checks", "paging.migrations", "paging.rotation"},
+    | {"paging.checks", "paging.migrations", "paging.rotation", "paging.vapid"},
     {"paging.ingest", "paging.notify"},
     {"paging.engine"},
     {"paging.tasks", "paging.api", "paging.admin", "paging.urls", "paging.management"}

@@ -1,4 +1,5 @@
-/* The responder app's only script: one-tap actions without a reload, and live incident pages.
+/* The responder app's only script: one-tap actions without a reload, live incident pages, and
+   copy buttons.
    Every form works without it; it only saves the reload. */
 (function () {
   "use strict";
@@ -75,8 +76,25 @@
     again();
   }
 
+  /* Copy buttons (Me: the calendar feed URL, a new API token): without a clipboard they stay
+     hidden and the text stays selectable in its field. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    navigator.clipboard.writeText(field.value).then(function () {
+      notice("Copied.");
+    }, function () {
+      field.select();
+      notice("Copying was refused: the text is selected, copy it yourself.");
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) { poll(live); }
+    if (navigator.clipboard) {
+      document.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
+    }
   });
 }());
