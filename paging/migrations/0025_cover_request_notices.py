@@ -5,21 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('paging', '0024_push_subscriptions'),
-        ('schedules', '0007_cover_requests'),
+        ("paging", "0024_push_subscriptions"),
+        ("schedules", "0007_cover_requests"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='handoffnotice',
-            name='cover_request',
-            field=models.ForeignKey(blank=True, help_text='Taken and untaken notices: the request for cover they are about.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='schedules.coverrequest'),
+            model_name="handoffnotice",
+            name="cover_request",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Taken and untaken notices: the request for cover they are about.",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="schedules.coverrequest",
+            ),
         ),
         migrations.AlterField(
-            model_name='handoffnotice',
-            name='kind',
-            field=models.CharField(choices=[('handoff', 'Handoff'), ('override', 'Override'), ('taken', 'Taken'), ('untaken', 'Untaken')], default='handoff', max_length=8),
+            model_name="handoffnotice",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("handoff", "Handoff"),
+                    ("override", "Override"),
+                    ("taken", "Taken"),
+                    ("untaken", "Untaken"),
+                ],
+                default="handoff",
+                max_length=8,
+            ),
         ),
     ]
