@@ -250,6 +250,8 @@ def test_covering_part_of_a_shift_reads_the_times_in_the_schedules_zone(
     assert response.status_code == 302
     override = Override.objects.get()
     assert (override.start, override.end) == (start, end)
+    drawn = f"Rita Reyes (override): {local_label(start, BERLIN)} to {local_label(end, BERLIN)}"
+    assert drawn in final_row(client.get(f"/schedules/{primary.pk}/"))
     assert len(twilio.messages) == 1
 
 
