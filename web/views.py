@@ -23,6 +23,7 @@ from oncall.usertime import in_viewer_zone
 from paging.actions import REFUSALS, incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.admin_incident import detail_rows, notification_rows, page_links
 from paging.models import Incident
+from schedules import swaps
 from web import incidents as found
 from web.filters import IncidentFilter
 from web.shifts import next_shift, oncall_now
@@ -54,6 +55,8 @@ def now(request: HttpRequest) -> HttpResponse:
         "shown": NOW_SHOWN,
         "oncall": oncall_now(user, at),
         "my_shift": next_shift(user, at),
+        "unanswered": swaps.unanswered_for(user, at).count(),
+        "cover_asked": swaps.open_for(user, at).count(),
         "nav": "now",
     }
     return render(request, "web/now.html", context)
