@@ -81,8 +81,11 @@ def team_path(model: type[Model]) -> str | None:
 def team_id_of(obj: Model) -> int | None:
     """Return the id of the team that owns `obj` (following its model's `team_path`)."""
     path = team_path(type(obj))
-    if path is None:
-        return None
+    return None if path is None else team_id_along(obj, path)
+
+
+def team_id_along(obj: Model, path: str) -> int | None:
+    """Return the id of the team that the lookup `path` ("tier__policy__team") reaches."""
     *hops, last = path.split("__")
     for hop in hops:
         obj = getattr(obj, hop, None)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ApiTokenViewSet, TeamViewSet
+from audit.api import AuditEntryViewSet
 from escalation.api import EscalationPolicyViewSet
 from paging.api.incidents import IncidentViewSet
 from paging.api.people import ContactMethodViewSet, NotificationRuleViewSet, UserViewSet
@@ -39,8 +40,15 @@ router.register("notification-rules", NotificationRuleViewSet, basename="notific
 router.register("api-tokens", ApiTokenViewSet, basename="apitoken")
 router.register("teams", TeamViewSet, basename="team")
 
+# Read-only and for managers and site admins, not the model-permission rules of the routes above
+# (tests/test_api_roles.py walks those): its own router, with its own tests (tests/audit/).
+audit_router = IdRouter()
+audit_router.include_root_view = False  # the API root above is the one
+audit_router.register("audit-log", AuditEntryViewSet, basename="auditentry")
+
 urlpatterns = [
     path("", include(router.urls)),
+    path("", include(audit_router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Split: the page's script comes from `?script`, so the Content-Security-Policy needs no
     # inline script.

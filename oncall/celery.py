@@ -30,6 +30,7 @@ def _schedule_sweeper(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         3600.0, sender.signature("paging.replies_prune"), name="prune SMS replies"
     )
+    sender.add_periodic_task(3600.0, sender.signature("audit.prune"), name="prune the audit log")
 
 
 @worker_init.connect

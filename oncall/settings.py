@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "config",
     # The responder app at `/`: sign-in, Now, incidents.
     "web",
+    # django-auditlog's machinery; its entries are audit.AuditEntry (AUDITLOG_LOGENTRY_MODEL).
+    "auditlog",
+    "audit",
     "oncall.apps.OncallConfig",
 ]
 
@@ -79,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "oncall.usertime.ViewerTimeZoneMiddleware",
+    # Attributes configuration changes to the request's person (or API token) and path.
+    "audit.context.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: it turns a sign-in refused for a lockout into our 429 page.
@@ -531,3 +536,16 @@ OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_TIMEOUT = OIDC_TIMEOUT_SECONDS
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+
+# --- Audit log (audit/) -----------------------------------------------------------------------
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+# auditlog's own migrations would make its (swapped-out, unused) auditlog_logentry table anyway.
+MIGRATION_MODULES = {"auditlog": None}
+# Each entry's correlation id is the request id (X-Request-ID) of the request or task that made it.
+AUDITLOG_CID_GETTER = "audit.context.request_id"
+# Changes store their values as JSON (null, numbers, true/false), not all as text.
+AUDITLOG_STORE_JSON_CHANGES = True
+# Fixtures loaded with loaddata are not somebody's change.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+# Entries older than this are deleted (hourly); unset or empty keeps them for ever.
+AUDIT_LOG_MAX_AGE = env_duration("AUDIT_LOG_MAX_AGE", "0", minimum=dt.timedelta(0)) or None

@@ -721,6 +721,9 @@ class HandoffNotice(models.Model):
 
     Or (kind `override`) the notice to a person someone else's override took off call, written
     when the override is taken or changed: "Alice Adams covers your Payments shift ...".
+    Or, for a request for cover (`cover_request`): the accepter's confirmation (kind `taken`),
+    and the notice to each of the team's managers that nobody has taken it a day before its
+    start (kind `untaken`).
 
     The row is written (unique) and then claimed before anything is sent, so overlapping or
     repeated runs of the handoff task send each notice once. Its messages (`messages`, one
@@ -738,6 +741,8 @@ class HandoffNotice(models.Model):
     class Kind(models.TextChoices):
         HANDOFF = "handoff"
         OVERRIDE = "override"
+        TAKEN = "taken"
+        UNTAKEN = "untaken"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HANDOFF)
     schedule = models.ForeignKey(
@@ -751,6 +756,14 @@ class HandoffNotice(models.Model):
         blank=True,
         related_name="+",
         help_text="Override notices: who took the shift.",
+    )
+    cover_request = models.ForeignKey(
+        "schedules.CoverRequest",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Taken and untaken notices: the request for cover they are about.",
     )
     shift_start = models.DateTimeField()
     shift_end = models.DateTimeField(null=True, blank=True)
@@ -781,6 +794,8 @@ class HandoffNotice(models.Model):
         """
         if self.kind == self.Kind.OVERRIDE:
             return self._override_words()
+        if self.kind in (self.Kind.TAKEN, self.Kind.UNTAKEN):
+            return self._request_words()
         zone = ZoneInfo(self.schedule.time_zone)
         until = f" until {_local(self.shift_end, zone)}" if self.shift_end else ""
         subject = f"You are on call for {self.schedule.name}"
@@ -794,6 +809,16 @@ class HandoffNotice(models.Model):
         subject = f"{self.covered_by} covers your {self.schedule.name} shift"
         span = span_words(self.shift_start, self.shift_end, ZoneInfo(self.user.time_zone))
         return subject, f"{subject} {span}"
+
+    def _request_words(self) -> tuple[str, str]:
+        """Words about a request for cover, times in the recipient's own zone, named."""
+        asked = self.cover_request.requester
+        span = span_words(self.shift_start, self.shift_end, ZoneInfo(self.user.time_zone))
+        if self.kind == self.Kind.TAKEN:
+            subject = f"You cover {asked}'s {self.schedule.name} shift"
+            return subject, f"{subject} {span}"
+        subject = f"Nobody has taken {asked}'s {self.schedule.name} shift"
+        return subject, f"{subject} {span}: cover it or find someone."
 
 
 def _local(instant: dt.datetime, zone: ZoneInfo) -> str:

@@ -57,33 +57,11 @@ class Schedule(models.Model):
         layers = self.layers.prefetch_related(
             "members", "restrictions", models.Prefetch("imported_events", queryset=events)
         )
-        return _schedule_data(self.time_zone, layers, overrides)
-
-
-def _schedule_data(time_zone: str, layers, overrides) -> ScheduleData:
-    return ScheduleData(
-        time_zone=time_zone,
-        layers=tuple(la.snapshot() for la in layers),
-        overrides=tuple(o.snapshot() for o in overrides),
-    )
-
-
-def snapshots(
-    schedule_ids: list[int], start: dt.datetime, end: dt.datetime
-) -> dict[int, ScheduleData]:
-    """Return `Schedule.snapshot(start, end)` of each schedule, in six queries for all of them."""
-    events = ImportedEvent.objects.filter(start__lt=end, end__gt=start)
-    found = Schedule.objects.filter(pk__in=schedule_ids).prefetch_related(
-        "layers__members",
-        "layers__restrictions",
-        models.Prefetch(
-            "layers__imported_events", queryset=events.order_by("start", "end", "user_id")
-        ),
-        models.Prefetch(
-            "overrides", queryset=Override.objects.filter(start__lt=end, end__gt=start)
-        ),
-    )
-    return {s.pk: _schedule_data(s.time_zone, s.layers.all(), s.overrides.all()) for s in found}
+        return ScheduleData(
+            time_zone=self.time_zone,
+            layers=tuple(la.snapshot() for la in layers),
+            overrides=tuple(o.snapshot() for o in overrides),
+        )
 
 
 class ShiftUnit(models.TextChoices):
@@ -425,3 +403,76 @@ def feed_recreate(*, feed: CalendarFeed, by=None) -> CalendarFeed:
     return CalendarFeed.objects.create(
         user_id=feed.user_id, schedule_id=feed.schedule_id, created_by=by
     )
+
+
+def snapshots(schedules: models.QuerySet, start: dt.datetime, end: dt.datetime) -> dict:
+    """Return {schedule id: ScheduleData} for many schedules over [start, end), in a fixed
+    number of queries whatever their count (Schedule.snapshot takes a few per schedule)."""
+    events = ImportedEvent.objects.filter(start__lt=end, end__gt=start)
+    events = events.order_by("start", "end", "user_id")
+    layers = Layer.objects.prefetch_related(
+        "members", "restrictions", models.Prefetch("imported_events", queryset=events)
+    )
+    overrides = Override.objects.filter(start__lt=end, end__gt=start)
+    found = schedules.prefetch_related(
+        models.Prefetch("layers", queryset=layers),
+        models.Prefetch("overrides", queryset=overrides),
+    )
+    return {
+        s.pk: ScheduleData(
+            time_zone=s.time_zone,
+            layers=tuple(la.snapshot() for la in s.layers.all()),
+            overrides=tuple(o.snapshot() for o in s.overrides.all()),
+        )
+        for s in found
+    }
+
+
+class CoverRequest(models.Model):
+    """Someone asks for cover of [start, end) of their shifts: a teammate accepts or declines.
+
+    Accepting makes the override (`schedules.swaps`); a request still open a day before its
+    start is shown to the team's managers, who are told once (`managers_told_at`); one whose
+    start has passed expires.
+    """
+
+    team_path = "schedule__team"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        TAKEN = "taken"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="cover_requests")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cover_requests"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.OPEN)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    override = models.ForeignKey(
+        Override, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    declined_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    managers_told_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [models.Index(fields=["status", "start"], name="cover_request_open_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="cover_request_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requester} asks cover on {self.schedule} from {self.start:%Y-%m-%d %H:%M}Z"

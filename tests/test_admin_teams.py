@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Role, Team, User
+from audit.models import AuditEntry
 from escalation.models import EscalationPolicy
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
@@ -66,6 +67,7 @@ EXPECTED = {
         User: READ_ONLY,
         Team: READ_ONLY,
         **SIGN_INS,
+        AuditEntry: READ_ONLY,  # the audit log: nobody adds, changes or deletes entries
     },
     "other_manager": {
         Service: HIDDEN,
@@ -84,6 +86,7 @@ EXPECTED = {
         User: HIDDEN_READ_ONLY,
         Team: HIDDEN_READ_ONLY,
         **SIGN_INS,
+        AuditEntry: HIDDEN_READ_ONLY,
     },
     "site_admin": {
         **dict.fromkeys(admin.site._registry, ALL),
@@ -91,6 +94,7 @@ EXPECTED = {
         Notification: (200, 403, 200, 200, 200),
         HandoffNotice: (200, 403, 200, 200, 200),
         **dict.fromkeys(SIGN_INS, (200, 403, 200, 200, 200)),
+        AuditEntry: READ_ONLY,
     },
 }
 
@@ -174,6 +178,7 @@ def world(db) -> World:
         User: rita,
         Team: payments,
         **{model: _sign_in(model) for model in SIGN_INS},
+        AuditEntry: AuditEntry.objects.filter(team=payments).latest(),
     }
     return World(payments, search, people, objects)
 

@@ -20,6 +20,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import ApiToken
+from audit.models import AuditEntry
 from paging.models import MaintenanceWindow, NotificationRule
 from schedules.models import (
     CalendarFeed,
@@ -77,6 +78,8 @@ def stored(payments, alice, bob, console_only) -> dict[str, int]:
         "notification-rules": NotificationRule.objects.create(user=alice, contact_method=sms).pk,
         "api-tokens": ApiToken.issue(user=alice, name="cron")[0].pk,
         "teams": payments.team_id,
+        # The audit log recorded the changes above.
+        "audit-log": AuditEntry.objects.latest().pk,
     }
 
 

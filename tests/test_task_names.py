@@ -4,6 +4,7 @@ from oncall.celery import app
 
 # A queued message, or beat's schedule, still names these after any move of modules.
 TASK_NAMES = {
+    "audit.prune",
     "paging.deliver",
     "paging.escalate",
     "paging.handoff_notices",

@@ -1,4 +1,7 @@
-"""Who is on call now in my teams' schedules, and my own next shift, for the Now page."""
+"""Who is on call now in schedules, and my own shifts, for the Now and Schedules pages.
+
+Each reads any number of schedules in a fixed number of queries (`schedules.models.snapshots`).
+"""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -29,20 +32,24 @@ class MyShift:
     now: bool  # already on call
 
 
-def oncall_and_next_shift(user: User, now: dt.datetime) -> tuple[list[OnCall], MyShift | None]:
-    """Return who is on call now in `user`'s teams, and their own next shift: one load for both."""
+def team_schedules(user: User):
+    """Return the schedules of `user`'s teams, by name."""
     teams = access.teams_where(user, Role.OBSERVER)
-    ours = list(Schedule.objects.filter(team__in=teams).order_by("name")[:SCHEDULES_SHOWN])
-    mine = list(_my_schedules(user))
-    data = snapshots(list({s.pk for s in ours + mine}), now, now + AHEAD)
-    return _oncall_now(ours, data, now), _next_shift(user, mine, data, now)
+    return Schedule.objects.filter(team__in=teams).select_related("team").order_by("name")
 
 
-def _oncall_now(schedules: list[Schedule], data: dict, now: dt.datetime) -> list[OnCall]:
-    """Return who is on call now in each schedule, by schedule name."""
-    found = {s.pk: oncall_at(data[s.pk], now) for s in schedules}
+def oncall_in(schedules, now: dt.datetime) -> list[OnCall]:
+    """Return who is on call now in each of `schedules` (a queryset), in its order."""
+    data = snapshots(schedules, now, now + dt.timedelta(seconds=1))
+    found = {pk: oncall_at(d, now) for pk, d in data.items()}
     names = User.objects.in_bulk({p for people in found.values() for p in people})
-    return [OnCall(s, tuple(str(names[p]) for p in found[s.pk] if p in names)) for s in schedules]
+    listed = list(schedules)
+    return [OnCall(s, tuple(str(names[p]) for p in found[s.pk] if p in names)) for s in listed]
+
+
+def oncall_now(user: User, now: dt.datetime) -> list[OnCall]:
+    """Return who is on call now in each schedule of `user`'s teams, by schedule name."""
+    return oncall_in(team_schedules(user)[:SCHEDULES_SHOWN], now)
 
 
 def _my_schedules(user: User):
@@ -55,13 +62,20 @@ def _my_schedules(user: User):
     return Schedule.objects.filter(mine).distinct().order_by("name")[:SCHEDULES_SHOWN]
 
 
-def _next_shift(user: User, schedules: list[Schedule], data: dict, now: dt.datetime):
+def my_shifts(user: User, now: dt.datetime, ahead: dt.timedelta = AHEAD) -> list[MyShift]:
+    """Return `user`'s current and coming shifts within `ahead`, soonest first."""
+    end = now + ahead
+    schedules = _my_schedules(user)
+    data = snapshots(schedules, now, end)
+    found = [
+        MyShift(schedule, s.start, s.end, s.start <= now)
+        for schedule in schedules
+        for s in shifts(data[schedule.pk], now, end)
+        if s.person == user.pk
+    ]
+    return sorted(found, key=lambda s: (s.start, s.schedule.name))
+
+
+def next_shift(user: User, now: dt.datetime) -> MyShift | None:
     """Return `user`'s current or next shift within eight weeks, or None."""
-    end = now + AHEAD
-    found = []
-    for schedule in schedules:
-        mine = (s for s in shifts(data[schedule.pk], now, end) if s.person == user.pk)
-        first = next(mine, None)
-        if first is not None:
-            found.append(MyShift(schedule, first.start, first.end, first.start <= now))
-    return min(found, key=lambda s: (s.start, s.schedule.name), default=None)
+    return next(iter(my_shifts(user, now)), None)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import me, push, signin, views
+from web import me, push, schedule_pages, signin, views
 
 app_name = "web"
 
@@ -12,6 +12,15 @@ urlpatterns = [
     path("incidents/<int:pk>/", views.incident_page, name="incident"),
     path("incidents/<int:pk>/live/", views.incident_live, name="incident-live"),
     path("incidents/<int:pk>/<str:action>/", views.incident_act, name="incident-act"),
+    path("schedules/", schedule_pages.schedule_list, name="schedules"),
+    path("schedules/<int:pk>/", schedule_pages.schedule_page, name="schedule"),
+    path("schedules/<int:pk>/cover/", schedule_pages.cover_page, name="schedule-cover"),
+    path("schedules/<int:pk>/ask/", schedule_pages.ask_page, name="schedule-ask"),
+    path(
+        "schedules/requests/<int:pk>/<str:action>/",
+        schedule_pages.request_act,
+        name="cover-request",
+    ),
     path("me/", me.me, name="me"),
     path("me/methods/", me.method_add, name="me-method-add"),
     path("me/methods/<int:pk>/verify/", me.method_verify, name="me-method-verify"),

@@ -23,9 +23,10 @@ from oncall.usertime import in_viewer_zone
 from paging.actions import REFUSALS, incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.admin_incident import detail_rows, notification_rows, page_links
 from paging.models import Incident
+from schedules import swaps
 from web import incidents as found
 from web.filters import IncidentFilter
-from web.shifts import oncall_and_next_shift
+from web.shifts import next_shift, oncall_now
 
 NOW_SHOWN = 50
 PER_PAGE = 25
@@ -47,13 +48,15 @@ def now(request: HttpRequest) -> HttpResponse:
     """Show the open incidents that need me, most urgent first, who is on call, my next shift."""
     user = request.user
     open_ones = found.with_people(found.needs_me(user))
-    oncall, my_shift = oncall_and_next_shift(user, timezone.now())
+    at = timezone.now()
     context = {
         "rows": found.rows(user, open_ones[:NOW_SHOWN]),
         "open_count": open_ones.count(),
         "shown": NOW_SHOWN,
-        "oncall": oncall,
-        "my_shift": my_shift,
+        "oncall": oncall_now(user, at),
+        "my_shift": next_shift(user, at),
+        "unanswered": swaps.unanswered_for(user, at).count(),
+        "cover_asked": swaps.open_for(user, at).count(),
         "nav": "now",
     }
     return render(request, "web/now.html", context)

@@ -18,6 +18,12 @@ pending notice (kind `override`) per person it took off, and the task is asked t
 transaction commits. Every run also sends the override notices still pending, so a lost task
 only delays them.
 
+Requests for cover go the same way: accepting one sends `cover_request_taken`, and
+`taken_notice_record` writes the accepter's confirmation (kind `taken`; the requester hears
+through the override's notice). Every run also expires the requests whose start has passed and
+writes, once per request, a notice (kind `untaken`) to each manager of the team of a request
+still open a day before its start.
+
 Why a notification row rather than sharing only the channels: the channels, the lost-answer
 lookup, status callbacks, retries and sweeps all work on notification rows (a row's id is in its
 status callback URL; a SID recorded on any row is never taken for another's lost send), so a row
@@ -34,6 +40,8 @@ from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts import access
+from accounts.models import Role
 from accounts.people import may_act
 from paging.models import (
     ContactKind,
@@ -45,7 +53,8 @@ from paging.models import (
 from paging.notify.delivery import notification_deliver
 from paging.notify.messages import gsm_safe
 from paging.queue import enqueue_on_commit
-from schedules.models import Override, Schedule
+from schedules import swaps
+from schedules.models import CoverRequest, Override, Schedule
 from schedules.overrides import Replaced, override_replaced
 from schedules.resolver import Shift, shifts
 
@@ -57,6 +66,8 @@ HORIZON = dt.timedelta(days=35)
 Status = HandoffNotice.Status
 Kind = HandoffNotice.Kind
 WENT_OUT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+# Notices written when something happens (not at a shift's start), sent by the next run.
+ON_EVENT = (Kind.OVERRIDE, Kind.TAKEN, Kind.UNTAKEN)
 
 
 def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
@@ -162,8 +173,10 @@ def handoffs_send_due(now: dt.datetime) -> dict[str, int]:
             notice = notice_record(schedule=schedule, shift=shift, horizon_end=now + HORIZON)
             outcome = notice_send(notice=notice)
             counts[outcome] = counts.get(outcome, 0) + 1
-    pending = HandoffNotice.objects.filter(kind=Kind.OVERRIDE, status=Status.PENDING)
-    for notice in pending.select_related("schedule", "user", "covered_by").order_by("id"):
+    untaken_notices_record(now)
+    pending = HandoffNotice.objects.filter(kind__in=ON_EVENT, status=Status.PENDING)
+    pending = pending.select_related("schedule", "user", "covered_by", "cover_request__requester")
+    for notice in pending.order_by("id"):
         outcome = notice_send(notice=notice)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
@@ -186,3 +199,33 @@ def override_notices_record(
         for person in replaced
     )
     enqueue_on_commit("paging.handoff_notices")
+
+
+def _request_notice(kind: str, request: CoverRequest, user_id: int) -> HandoffNotice:
+    return HandoffNotice(
+        kind=kind,
+        schedule=request.schedule,
+        user_id=user_id,
+        covered_by_id=request.taken_by_id,
+        cover_request=request,
+        shift_start=request.start,
+        shift_end=request.end,
+    )
+
+
+@receiver(swaps.cover_request_taken, sender=CoverRequest, dispatch_uid="paging.taken_notice")
+def taken_notice_record(*, request: CoverRequest, **kwargs: object) -> None:
+    """Write the accepter's confirmation of a request they took; send it after commit."""
+    _request_notice(Kind.TAKEN, request, request.taken_by_id).save()
+    enqueue_on_commit("paging.handoff_notices")
+
+
+def untaken_notices_record(now: dt.datetime) -> None:
+    """Expire the requests whose start passed; write, once, the managers' notice of each
+    request still open a day before its start."""
+    swaps.expire(now)
+    for request in swaps.unanswered_claim(now):
+        managers = access.members_with([request.schedule.team_id], Role.MANAGER)
+        HandoffNotice.objects.bulk_create(
+            _request_notice(Kind.UNTAKEN, request, manager.pk) for manager in managers
+        )

@@ -5,6 +5,7 @@ axe-core comes from npm (tests/browser/package.json; `make test` installs it whe
 and is injected with `page.evaluate`, which the pages' Content Security Policy does not block.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
 from paging.models import ContactKind, ContactMethod, Notification
 from paging.notify.push import action_url
 from paging.notify.verification import verify_link_url
+from schedules.models import CoverRequest, Override, Schedule
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_responder_app import PHONE, incident, rita  # noqa: F401 - fixtures
 from tests.factories import UserFactory
@@ -27,12 +29,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 BAD = {"serious", "critical"}
+SHOWN = {200, 400, 410}  # a page, a form's errors, a refused push link
 
 # The app's routes that are not pages a person looks at, and why (every other route of the app
 # must have a visit below, so that a new page is checked as soon as it exists).
 NOT_PAGES = {
     "incident-act": "a button's POST",
     "incident-live": "a part of the incident page, checked there as it updates",
+    "cover-request": "a button's POST (accept, decline, cancel)",
     "me-method-add": "a form's POST",
     "me-method-verify": "a form's POST",
     "me-method-send": "a form's POST",
@@ -96,9 +100,11 @@ def _check(page, axe: str, paths: list[str]) -> dict[str, list[str]]:
     """Visit each path; return the violations found, by path."""
     found = {}
     for path in paths:
-        page.goto(path)
+        response = page.goto(path)
         page.wait_for_load_state("load")
-        if problems := _violations(page, axe):
+        if response.status not in SHOWN or ("/login/" in page.url and path != "/login/"):
+            found[path] = [f"not the page itself: HTTP {response.status} at {page.url}"]
+        elif problems := _violations(page, axe):
             found[path] = problems
     return found
 
@@ -137,6 +143,22 @@ def _pending_push(user) -> ContactMethod:
     )
 
 
+def _with_requests(covering) -> Schedule:
+    """Put Bob in Rita's rotation, Rita covering part of his shift, and Bob asking for cover."""
+    schedule = Schedule.objects.get(name="Payments primary")
+    bob = User.objects.get(username="bob")
+    schedule.layers.get().members.create(user=bob, position=1)
+    soon = timezone.now() + dt.timedelta(days=1)
+    Override.objects.create(
+        schedule=schedule, user=covering, start=soon, end=soon + dt.timedelta(hours=4)
+    )
+    later = soon + dt.timedelta(days=2)
+    CoverRequest.objects.create(
+        schedule=schedule, requester=bob, start=later, end=later + dt.timedelta(hours=8)
+    )
+    return schedule
+
+
 @pytest.fixture
 def pages(settings, live_server, rita, incident):  # noqa: F811 - fixtures
     """Build what each page shows with something on it; return the paths, by route name."""
@@ -144,12 +166,17 @@ def pages(settings, live_server, rita, incident):  # noqa: F811 - fixtures
     ContactMethod.objects.create(user=rita, kind=ContactKind.SMS, address="+15550100077")
     push = _pending_push(rita)
     notification = Notification.objects.filter(incident=incident, user=rita).first()
+    schedule = _with_requests(rita)
     uid = urlsafe_base64_encode(force_bytes(rita.pk))
     token = default_token_generator.make_token(rita)
     return {
         "now": ["/"],
         "incidents": ["/incidents/", "/incidents/?status=nonsense"],
         "incident": [f"/incidents/{incident.pk}/"],
+        "schedules": ["/schedules/"],
+        "schedule": [f"/schedules/{schedule.pk}/"],
+        "schedule-cover": [f"/schedules/{schedule.pk}/cover/"],
+        "schedule-ask": [f"/schedules/{schedule.pk}/ask/"],
         "me": ["/me/"],
         "me-push": ["/me/push/"],
         "signin": ["/login/"],
@@ -167,7 +194,8 @@ def pages(settings, live_server, rita, incident):  # noqa: F811 - fixtures
 
 SIGNED_OUT = ["signin", "password_reset", "password_reset_sent", "password_set"]
 SIGNED_OUT += ["password_set_done", "push-action", "push-confirm"]
-SIGNED_IN = ["now", "incidents", "incident", "me", "me-push"]
+SIGNED_IN = ["now", "incidents", "incident", "schedules", "schedule", "schedule-cover"]
+SIGNED_IN += ["schedule-ask", "me", "me-push"]
 
 
 def test_every_page_of_the_app_has_an_accessibility_visit():

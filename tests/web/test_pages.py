@@ -397,7 +397,8 @@ def test_now_takes_the_same_number_of_queries_for_1_and_6_schedules(
 ):
     client = signed_in(client, rita)
     now = timezone.now()
-    _rota(payments_team, "Payments 0", [otto])
+    later = {"user": rita, "start": now + dt.timedelta(days=9), "end": now + dt.timedelta(days=10)}
+    _rota(payments_team, "Payments 0", [otto], **later)  # a shift of mine to come, as below
     one = _queries(client, "/")
     for n in range(1, 6):
         cover = {"user": rita, "start": now - dt.timedelta(hours=n), "end": now + dt.timedelta(n)}

@@ -1,6 +1,7 @@
 """`oncall apply FILE.yaml [--dry-run] [--prune] [--team SLUG [--token TOKEN]]` and
 `oncall export [--out FILE] [--team SLUG]`."""
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -8,6 +9,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.access import is_site_admin
+from accounts.models import ApiToken, token_digest
+from audit.context import acting
+from audit.models import Via
 from config.apply import apply_document, known_names
 from config.fields import ConfigError
 from config.parse import parse_text
@@ -38,9 +42,11 @@ class Command(BaseCommand):
         else:
             token = options.get("token") or os.environ.get("ONCALL_TOKEN")
             scope = _scope(options.get("team"), token)
-            self._apply(
-                options["file"], dry_run=options["dry_run"], prune=options["prune"], scope=scope
-            )
+            # The audit log records the changes as the token's person's, or the server user's.
+            with acting(via=Via.APPLY, token=_token_row(token), os_user=_os_user()):
+                self._apply(
+                    options["file"], dry_run=options["dry_run"], prune=options["prune"], scope=scope
+                )
 
     def _export(self, out: str | None, team: str | None) -> None:
         if team is not None:
@@ -83,3 +89,19 @@ def _scope(team: str | None, token: str | None) -> Scope | None:
         return scope_for(team, actor)
     except PermissionError as error:
         raise CommandError(str(error)) from None
+
+
+def _token_row(raw: str | None) -> ApiToken | None:
+    """Return the API token `raw` is (checked by _scope), to name it in the audit log."""
+    if not raw:
+        return None
+    found = ApiToken.objects.select_related("user").filter(digest=token_digest(raw.strip()))
+    return found.filter(revoked_at__isnull=True).first()
+
+
+def _os_user() -> str:
+    """Return who runs the command on the server, for the audit log (no person is named)."""
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # a container's user id with no name
+        return ""
