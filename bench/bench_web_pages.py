@@ -88,8 +88,9 @@ def _team(n: int, start: dt.date):
     return people, integrations
 
 
-def _seed() -> object:
-    """Fill the database; return the viewer (a responder of team 0) and one of its incidents."""
+def _seed() -> tuple:
+    """Fill the database; return the viewer (a responder of team 0), one of the incidents that
+    paged them, and their team's primary schedule."""
     from django.utils import timezone
 
     from paging.actions import incident_acknowledge
@@ -118,7 +119,7 @@ def _seed() -> object:
         incident_acknowledge(incident=incident, by=teams[0][0][0], via="web")
     viewer = teams[0][0][1]
     mine = next(i for i in incidents if i.notifications.filter(user=viewer).exists())
-    return viewer, mine
+    return viewer, mine, viewer.memberships.get().team.schedules.order_by("name").last()
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -154,7 +155,7 @@ def run() -> list[dict]:
     _recreate()
     vendor = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[connection.vendor]
     seeded = time.perf_counter()
-    viewer, incident = _seed()
+    viewer, incident, schedule = _seed()
     current_app.control.purge()  # the seed's escalation and delivery tasks: nobody runs them
     print(f"  seeded in {time.perf_counter() - seeded:.1f} s on {vendor}")
     logging.getLogger("oncall.access").setLevel(logging.WARNING)  # a line a request: noise here
@@ -166,6 +167,9 @@ def run() -> list[dict]:
         "Incidents (all, any status)": "/incidents/?scope=all&status=any",
         "An incident": f"/incidents/{incident.pk}/",
         "An incident's live part": f"/incidents/{incident.pk}/live/",
+        "Schedules": "/schedules/",
+        "A schedule": f"/schedules/{schedule.pk}/",
+        "Cover a shift (form)": f"/schedules/{schedule.pk}/cover/",
         "Me": "/me/",
     }
     figures = []
