@@ -182,7 +182,7 @@ class PolicyAdmin(EscalationPolicyAdmin):
         person = form.cleaned_data["person"]
         incident = person_test_page(user=person, by=request.user)
         if incident is None:
-            self.message_user(request, f"{person} has no contact methods.", messages.ERROR)
+            self.message_user(request, f"{person} has no verified contact methods.", messages.ERROR)
             return None
         self.message_user(
             request, f"Test page sent to {person} as incident #{incident.pk}.", messages.SUCCESS
@@ -484,7 +484,7 @@ class PersonAdmin(UserAdmin):
         why = unpageable_reason(person)
         incident = None if why else person_test_page(user=person, by=request.user)
         if incident is None:
-            why = why or "no contact methods"
+            why = why or "no verified contact methods"
             self.message_user(request, f"Not sent to {person}: {why}.", messages.ERROR)
             return
         self.message_user(

@@ -10,7 +10,7 @@ from django.urls import reverse
 from paging.models import ContactMethod, Incident, Notification, NotificationRule
 from paging.notify.delivery import notification_deliver
 from paging.rules import rules_sentence
-from tests.factories import UserFactory
+from tests.factories import ContactMethodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +77,14 @@ def test_test_page_action_on_people_pages_each_and_says_what_was_sent(
 
 def test_test_page_action_on_people_names_those_who_cannot_be_reached(admin_client, alice):
     ghost = UserFactory(username="ghost", first_name="Gus", last_name="Ghost")
-    chosen = {"action": "test_page", "_selected_action": [alice.pk, ghost.pk]}
+    unproven = UserFactory(username="una", first_name="Una", last_name="Unproven")
+    ContactMethodFactory(user=unproven, verified=False)
+    chosen = {"action": "test_page", "_selected_action": [alice.pk, ghost.pk, unproven.pk]}
 
     done = admin_client.post(PEOPLE, chosen, follow=True).content.decode()
 
-    assert "Not sent to Gus Ghost: no contact methods." in done
+    assert "Not sent to Gus Ghost: no verified contact methods." in done
+    assert "Not sent to Una Unproven: no verified contact methods." in done
     assert Incident.objects.filter(summary__startswith="TEST PAGE for Alice Adams").exists()
 
 
