@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# What the browser tests inject into pages (axe-core), from npm, when npm is on the machine.
+JS := tests/browser
+JS_STAMP := $(JS)/node_modules/.installed-stamp
 # Local defaults for `make run`: DEBUG on, SQLite and the embedded broker unless the
 # environment says otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: install run test lint format bench rehearsal clean
+.PHONY: install js run test lint format bench rehearsal clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -18,12 +21,21 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(JS_STAMP)
+
+# Without npm the accessibility tests skip (and fail under CI=true), saying so.
+js:
+	@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory $(JS_STAMP); \
+	else echo "npm not found: the browser tests' accessibility check will be skipped"; fi
+
 run: install
 	$(RUN_ENV) $(VENV)/bin/oncall migrate --noinput
 	$(RUN_ENV) $(VENV)/bin/oncall demo
 	$(RUN_ENV) $(VENV)/bin/oncall runall
 
-test: install
+test: install js
 	$(PY) -m pytest
 
 lint: install
@@ -45,4 +57,4 @@ rehearsal: install
 	$(PY) bench/rehearsal.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache $(JS)/node_modules

@@ -16,8 +16,9 @@ def _setup_django() -> None:
     from bench import stack
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
+    # BENCH_DATABASE_URL runs the in-process benchmarks on another database (SQLite, say).
     os.environ.update(
-        DATABASE_URL=stack.bench_database_url(),
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL") or stack.bench_database_url(),
         CELERY_BROKER_URL=stack.BENCH_REDIS_URL,
         SECRET_KEY="bench-secret-key",
         LOG_LEVEL="WARNING",

@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,21 @@ def _answers(url: str) -> bool:
     return True
 
 
+def _sign_in(url: str, username: str, password: str) -> tuple[str, str]:
+    """Sign in through the responder app's form as a browser would; return where it landed and
+    what it showed."""
+    jar = CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with browser.open(f"{url}login/", timeout=10) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    fields = {"csrfmiddlewaretoken": token, "username": username, "password": password}
+    body = urllib.parse.urlencode({**fields, "next": "/"}).encode()
+    request = urllib.request.Request(f"{url}login/", body, {"Referer": f"{url}login/"})
+    with browser.open(request, timeout=10) as response:
+        return response.url, response.read().decode()
+
+
 def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
     _manage(embedded_env, "migrate", "--noinput")
     demo = _manage(embedded_env, "demo")
@@ -87,6 +104,14 @@ def test_run_pages_on_the_console_and_ctrl_c_stops_everything(embedded_env):
         wait_until(
             lambda: any("celery@" in line and "ready" in line for line in output), timeout=60
         )
+
+        # The responder's sign-in printed beside the admin's lets Bob in to the app.
+        assert re.search(r"^Admin: +http://\S+/admin/  \(user admin, password ", demo, re.M)
+        home, username, password = re.search(
+            r"Responder: (\S+)  \(user (\w+), password (\S+);", demo
+        ).groups()
+        landed, shown = _sign_in(home, username, password)
+        assert landed == home and "<h1>Now</h1>" in shown and "Signed in as Bob Brown" in shown
 
         assert _post(url) == 202
 

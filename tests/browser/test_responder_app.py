@@ -1,14 +1,20 @@
-"""A responder on a phone: signs in, acknowledges what paged them in one tap, and watches an
-incident page follow a change made elsewhere."""
+"""A responder on a phone: signs in, acknowledges what paged them in one tap (and Level 2 is
+never paged), and watches an incident page follow a change made elsewhere."""
+
+import datetime as dt
 
 import pytest
+import time_machine
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Membership, Role, Team
 from paging.actions import incident_acknowledge
-from paging.engine import incident_escalate
+from paging.engine import incident_escalate, sweep
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
+from paging.models import Notification
+from paging.notify.delivery import notification_deliver
 from schedules.models import Layer, Schedule
 from tests.browser.conftest import PASSWORD, Watched, screenshot
 from tests.factories import (
@@ -96,7 +102,14 @@ def _small_targets(page) -> list[str]:
     )
 
 
-def test_a_responder_signs_in_on_a_phone_and_acknowledges_in_one_tap(phone, incident):
+def test_a_responder_signs_in_on_a_phone_and_acknowledges_in_one_tap(phone, incident, twilio):
+    for pk in Notification.objects.filter(incident=incident).values_list("pk", flat=True):
+        notification_deliver(pk)
+    (level_1,) = twilio.wait_for_messages(1)
+    incident.refresh_from_db()
+    level_2_due = incident.escalation_due_at
+    assert level_1.to == incident.notifications.get().address
+    assert "Checkout error rate above 5%" in level_1.body
     page = phone.page
     sign_in(page)
 
@@ -119,6 +132,17 @@ def test_a_responder_signs_in_on_a_phone_and_acknowledges_in_one_tap(phone, inci
     incident.refresh_from_db()
     assert incident.status == "acknowledged" and incident.acknowledged_via == "web"
     assert phone.problems == []
+
+    # Level 1's timeout passes: the escalation step and the sweeper run, and Bob (Level 2)
+    # is never paged.
+    assert level_2_due > timezone.now()
+    with time_machine.travel(level_2_due + dt.timedelta(minutes=5), tick=False):
+        assert incident_escalate(incident.pk) == []
+        sweep()
+    assert not Notification.objects.filter(incident=incident, user__username="bob").exists()
+    assert twilio.messages == [level_1]
+    page.reload()
+    expect(page.locator(f"#incident-{incident.pk} .status")).to_have_text("acknowledged")
 
 
 def test_the_incident_page_shows_an_acknowledgement_made_elsewhere_within_5_seconds(

@@ -1,13 +1,16 @@
 """The responder app's pages as each persona sees them, and the one-tap actions."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from paging.actions import incident_acknowledge
 from paging.models import Incident, IncidentStatus
+from schedules.models import Layer, Override, Schedule
 from tests.factories import ServiceFactory
 from tests.web.conftest import page
 
@@ -377,3 +380,34 @@ def test_lists_take_the_same_number_of_queries_for_1_and_100_rows(
     many = _queries(client, path)
 
     assert one == many
+
+
+def _rota(team, name: str, people, **override) -> Schedule:
+    schedule = Schedule.objects.create(name=name, team=team, time_zone="UTC")
+    layer = Layer.objects.create(schedule=schedule, handoff_date="2020-01-06", shift_unit="weeks")
+    for position, person in enumerate(people):
+        layer.members.create(user=person, position=position)
+    if override:
+        Override.objects.create(schedule=schedule, **override)
+    return schedule
+
+
+def test_now_takes_the_same_number_of_queries_for_1_and_6_schedules(
+    client, rita, otto, payments_team
+):
+    client = signed_in(client, rita)
+    now = timezone.now()
+    later = {"user": rita, "start": now + dt.timedelta(days=9), "end": now + dt.timedelta(days=10)}
+    _rota(payments_team, "Payments 0", [otto], **later)  # a shift of mine to come, as below
+    one = _queries(client, "/")
+    for n in range(1, 6):
+        cover = {"user": rita, "start": now - dt.timedelta(hours=n), "end": now + dt.timedelta(n)}
+        _rota(payments_team, f"Payments {n}", [otto], **cover)
+
+    many = _queries(client, "/")
+    words = text(client.get("/"))
+
+    assert one == many
+    assert "Payments 0 Otto Olsen" in words
+    assert "Payments 5 Rita Reyes" in words
+    assert "On call now in Payments 1, until" in words

@@ -21,8 +21,8 @@ RESPONDERS = [
 DEMO_ALERT = '{"summary": "Disk full on db1", "severity": "critical", "dedup_key": "db1-disk"}'
 
 
-def _responder(username: str, first: str, last: str, phone: str) -> User:
-    user, _ = User.objects.get_or_create(
+def _responder(username: str, first: str, last: str, phone: str) -> tuple[User, bool]:
+    user, created = User.objects.get_or_create(
         username=username,
         defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
     )
@@ -30,7 +30,7 @@ def _responder(username: str, first: str, last: str, phone: str) -> User:
         user=user, kind=ContactKind.SMS, address=phone, defaults={"verified": True}
     )
     NotificationRule.objects.get_or_create(user=user, contact_method=sms, delay=dt.timedelta(0))
-    return user
+    return user, created
 
 
 def _team(people: list[User]) -> Team:
@@ -69,18 +69,25 @@ def _policy(team: Team, schedule: Schedule, people: list[User]) -> EscalationPol
     return policy
 
 
-def _admin_password() -> str:
-    """Return the admin's password, creating the admin (or a lost password file) as needed."""
-    path = settings.VAR_DIR / "admin-password"
+def _admin() -> tuple[User, bool]:
+    """Return the admin user, and whether it was made just now."""
     admin = User.objects.filter(username="admin").first()
-    if admin is not None and path.exists():
+    if admin is not None:
+        return admin, False
+    return User.objects.create_superuser("admin", "admin@example.com", None), True
+
+
+def _password(user: User, *, new: bool) -> str:
+    """Return `user`'s demo password, kept in var/<username>-password (mode 0600) across runs.
+
+    A user made just now, or whose file is lost, gets a fresh one.
+    """
+    path = settings.VAR_DIR / f"{user.username}-password"
+    if not new and path.exists():
         return path.read_text().strip()
     password = secrets.token_urlsafe(12)
-    if admin is None:
-        User.objects.create_superuser("admin", "admin@example.com", password)
-    else:
-        admin.set_password(password)
-        admin.save()
+    user.set_password(password)
+    user.save()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(password + "\n")
     path.chmod(0o600)
@@ -98,7 +105,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        people = [_responder(*r) for r in RESPONDERS]
+        made = [_responder(*r) for r in RESPONDERS]
+        people = [person for person, _ in made]
         team = _team(people)
         policy = _policy(team, _schedule(team, people), people)
         service, _ = Service.objects.get_or_create(
@@ -107,12 +115,16 @@ class Command(BaseCommand):
         integration, _ = Integration.objects.get_or_create(
             service=service, name="Generic JSON", defaults={"kind": "generic"}
         )
-        password = _admin_password()
+        admin, new = _admin()
+        password = _password(admin, new=new)
+        bob, new = made[1]
+        bob_password = _password(bob, new=new)
         base = settings.PUBLIC_URL
         self.stdout.write(
-            f"\nAdmin:    {base}/admin/  (user admin, password {password})\n"
+            f"\nAdmin:     {base}/admin/  (user admin, password {password})\n"
+            f"Responder: {base}/  (user bob, password {bob_password}; a Payments responder)\n"
             f"Trigger a demo alert:\n"
             f"  curl -X POST {integration.url} \\\n"
             f"    -H 'Content-Type: application/json' -d '{DEMO_ALERT}'\n"
-            f"{_where_pages_go()}; acknowledge it in admin (Incidents, action Acknowledge).\n"
+            f"{_where_pages_go()}; acknowledge it as Bob on the responder app, or in admin.\n"
         )
