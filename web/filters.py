@@ -11,6 +11,7 @@ from web import incidents as found
 
 SCOPES = [
     ("mine", "Paged me"),
+    ("mine+teams", "Paged me or my teams"),  # what Now shows
     ("teams", "My teams"),
     ("all", "All I may see"),
 ]
@@ -69,6 +70,8 @@ class IncidentFilter(forms.Form):
             chosen = chosen.filter(found.paged_me(self.user))
         elif scope == "teams":
             chosen = chosen.filter(found.my_teams(self.user))
+        elif scope == "mine+teams":
+            chosen = chosen.filter(found.my_teams(self.user) | found.paged_me(self.user))
         status = self.value("status")
         if status == "open":
             chosen = chosen.filter(status__in=OPEN_STATUSES)

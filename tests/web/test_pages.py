@@ -323,6 +323,28 @@ def test_list_scopes_mine_teams_and_all(client, sam, search_team, incident, chec
     assert ours.pk
 
 
+def test_nows_link_to_all_its_incidents_lists_exactly_those(
+    client, sam, search_team, incident, checkout, settings
+):
+    """Now counts what paged me or is my teams'; its link lists that, not every incident."""
+    settings.TEAMS_OPEN_READ = True
+    other = ServiceFactory(name="Indexer", team=search_team)
+    for n in range(51):
+        Incident.objects.create(service=other, dedup_key=f"i{n}", summary=f"Index stale {n}")
+    Incident.objects.create(service=checkout, dedup_key="x", summary="Unrelated checkout")
+    page(incident, sam)
+    client = signed_in(client, sam)
+
+    now = client.get("/").content.decode()
+    link = re.search(r'href="(/incidents/\?[^"]+)">All 52 open incidents for me', now)
+    assert link, now
+    url = link.group(1).replace("&amp;", "&")
+    pages = " ".join(text(client.get(f"{url}&page={n}")) for n in (1, 2, 3))
+
+    assert "Checkout error" in pages and "Index stale 50" in pages
+    assert "Unrelated checkout" not in pages
+
+
 def test_list_filters_by_status_and_service(client, rita, incident, checkout, payments_team):
     other = ServiceFactory(name="Ledger", team=payments_team)
     Incident.objects.create(service=other, dedup_key="l", summary="Ledger lag")
