@@ -407,6 +407,12 @@ PAGING_EMAIL_LINK_MAX_AGE_SECONDS = env_int("PAGING_EMAIL_LINK_MAX_AGE_SECONDS",
 # (mailto: or https:). The public key browsers subscribe with is derived from the private one.
 WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
 WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")
+# `make run` (DEBUG, no key set): the key its demo made under VAR_DIR, so that push works on a
+# laptop out of the box. Never in production: there the key is set or push is off.
+LOCAL_VAPID_KEY_FILE = VAR_DIR / "vapid-private.pem"
+if DEBUG and not WEBPUSH_VAPID_PRIVATE_KEY and LOCAL_VAPID_KEY_FILE.exists():
+    WEBPUSH_VAPID_PRIVATE_KEY = LOCAL_VAPID_KEY_FILE.read_text(encoding="utf-8")
+    WEBPUSH_VAPID_SUBJECT = WEBPUSH_VAPID_SUBJECT or "mailto:admin@example.com"
 # The most seconds one request to a push service takes, connecting included.
 WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 5, minimum=1)
 # How long the Acknowledge / Resolve actions of a push notification work (each works once).

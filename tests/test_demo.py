@@ -1,7 +1,10 @@
 """The demo data behind `make run`."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -115,3 +118,40 @@ def test_the_printed_responder_password_signs_bob_in_to_the_app_but_not_admin(se
     assert "Signed in as Bob Brown" in now.content.decode()
     admin = client.get("/admin/")
     assert admin.status_code == 302 and admin["Location"].startswith("/admin/login/")
+
+
+def test_demo_makes_a_local_push_key_once_and_make_runs_settings_read_it(settings, tmp_path):
+    settings.DEBUG = True
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = ""
+    settings.LOCAL_VAPID_KEY_FILE = tmp_path / "vapid-private.pem"
+    run_demo(settings, tmp_path)
+    first = settings.LOCAL_VAPID_KEY_FILE.read_bytes()
+    run_demo(settings, tmp_path)
+
+    assert settings.LOCAL_VAPID_KEY_FILE.read_bytes() == first  # kept: devices stay subscribed
+    assert settings.LOCAL_VAPID_KEY_FILE.stat().st_mode & 0o777 == 0o600
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from oncall.wsgi import application; from paging.vapid import "
+            "public_key, vapid_problems; print(vapid_problems(), len(public_key()))",
+        ],
+        env={"PATH": os.environ["PATH"], "DEBUG": "true", "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.stdout.split() == ["[]", "87"], started.stderr
+
+
+def test_demo_makes_no_push_key_outside_debug_or_when_one_is_set(settings, tmp_path):
+    settings.LOCAL_VAPID_KEY_FILE = tmp_path / "vapid-private.pem"
+    settings.DEBUG = False
+    run_demo(settings, tmp_path)
+    settings.DEBUG = True
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = "configured elsewhere"
+    run_demo(settings, tmp_path)
+
+    assert not settings.LOCAL_VAPID_KEY_FILE.exists()

@@ -3,6 +3,8 @@
 import datetime as dt
 import secrets
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -94,6 +96,22 @@ def _password(user: User, *, new: bool) -> str:
     return password
 
 
+def _local_push_key() -> None:
+    """Make `make run`'s VAPID key under VAR_DIR once (DEBUG only, when none is configured)."""
+    path = settings.LOCAL_VAPID_KEY_FILE
+    if not settings.DEBUG or settings.WEBPUSH_VAPID_PRIVATE_KEY or path.exists():
+        return
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_bytes(pem)
+
+
 def _where_pages_go() -> str:
     if twilio_configured():
         return f"SMS pages go out through Twilio from {settings.TWILIO_FROM_NUMBER}"
@@ -119,6 +137,7 @@ class Command(BaseCommand):
         password = _password(admin, new=new)
         bob, new = made[1]
         bob_password = _password(bob, new=new)
+        _local_push_key()
         base = settings.PUBLIC_URL
         self.stdout.write(
             f"\nAdmin:     {base}/admin/  (user admin, password {password})\n"
