@@ -1,6 +1,5 @@
 """REST API for personal API tokens: create (the token is shown once), list, revoke."""
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +12,14 @@ from rest_framework.response import Response
 
 from accounts import access
 from accounts.models import ApiToken, Membership, Team, User, tokens_revoke
-from oncall.apibase import ConfigViewSet, RoleViewSet, StrictModelSerializer, is_id, refuse_body
+from oncall.apibase import (
+    ConfigViewSet,
+    ReplacesNested,
+    RoleViewSet,
+    StrictModelSerializer,
+    is_id,
+    refuse_body,
+)
 
 
 class ApiTokenSerializer(StrictModelSerializer):
@@ -107,7 +113,9 @@ class MemberSerializer(StrictModelSerializer):
 # Everyone signed in sees the teams they are in (with TEAMS_OPEN_READ: every team's name);
 # who is in a team, with their roles, only its members and site administrators (null for
 # others). No e-mail address is ever shown here.
-class TeamSerializer(StrictModelSerializer):
+class TeamSerializer(ReplacesNested, StrictModelSerializer):
+    nested = "memberships"
+
     members = MemberSerializer(
         source="memberships",
         many=True,
@@ -138,20 +146,8 @@ class TeamSerializer(StrictModelSerializer):
             raise ValidationError(f"listed more than once: {', '.join(twice)}")
         return members or []
 
-    @transaction.atomic
-    def create(self, validated_data: dict) -> Team:
-        members = validated_data.pop("memberships", [])
-        team = Team.objects.create(**validated_data)
+    def replace_nested(self, team: Team, members: list[dict]) -> None:
         team_set_members(team=team, members=members)
-        return team
-
-    @transaction.atomic
-    def update(self, team: Team, validated_data: dict) -> Team:
-        members = validated_data.pop("memberships", None)
-        team = super().update(team, validated_data)
-        if members is not None:
-            team_set_members(team=team, members=members)
-        return team
 
 
 def team_set_members(*, team: Team, members: list[dict]) -> None:

@@ -1,6 +1,5 @@
 """REST API for escalation policies and their tiers (Level 1, 2, 3 …) of people and schedules."""
 
-from django.db import transaction
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -8,6 +7,7 @@ from accounts.models import Team, User
 from escalation.models import EscalationPolicy, TeamMode, Tier, level_pointers, tier_set_teams
 from oncall.apibase import (
     ConfigViewSet,
+    ReplacesNested,
     StrictModelSerializer,
     StrictSerializer,
     TeamField,
@@ -47,7 +47,9 @@ class TierSerializer(StrictModelSerializer):
         return teams
 
 
-class EscalationPolicySerializer(StrictModelSerializer):
+class EscalationPolicySerializer(ReplacesNested, StrictModelSerializer):
+    nested = "tiers"
+
     team = TeamField(required=False)
     tiers = TierSerializer(
         many=True, required=False, help_text="In order: Level 1 first. Replaced as a whole."
@@ -71,20 +73,8 @@ class EscalationPolicySerializer(StrictModelSerializer):
             raise ValidationError(empty)
         return tiers
 
-    @transaction.atomic
-    def create(self, validated_data: dict) -> EscalationPolicy:
-        tiers = validated_data.pop("tiers", [])
-        policy = EscalationPolicy.objects.create(**validated_data)
+    def replace_nested(self, policy: EscalationPolicy, tiers: list[dict]) -> None:
         policy_set_tiers(policy=policy, tiers=tiers)
-        return policy
-
-    @transaction.atomic
-    def update(self, policy: EscalationPolicy, validated_data: dict) -> EscalationPolicy:
-        tiers = validated_data.pop("tiers", None)
-        policy = super().update(policy, validated_data)
-        if tiers is not None:
-            policy_set_tiers(policy=policy, tiers=tiers)
-        return policy
 
 
 def policy_set_tiers(*, policy: EscalationPolicy, tiers: list[dict]) -> None:

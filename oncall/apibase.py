@@ -5,7 +5,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -99,6 +99,31 @@ class StrictModelSerializer(StrictFields, serializers.ModelSerializer):
         models.TimeField: WallTimeField,
         models.DurationField: WrittenDurationField,
     }
+
+
+# A serializer with one nested list that is replaced as a whole when given (a schedule's layers,
+# a policy's levels, a team's members): `nested` names it in validated_data, and
+# `replace_nested(obj, rows)` stores it, in the transaction that saves the object.
+class ReplacesNested:
+    nested: str
+
+    def replace_nested(self, obj: models.Model, rows: list[dict]) -> None:
+        raise NotImplementedError
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> models.Model:
+        rows = validated_data.pop(self.nested, [])
+        obj = self.Meta.model.objects.create(**validated_data)
+        self.replace_nested(obj, rows)
+        return obj
+
+    @transaction.atomic
+    def update(self, obj: models.Model, validated_data: dict) -> models.Model:
+        rows = validated_data.pop(self.nested, None)
+        obj = super().update(obj, validated_data)
+        if rows is not None:
+            self.replace_nested(obj, rows)
+        return obj
 
 
 def refuse_body(request: Request) -> None:

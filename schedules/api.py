@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +17,7 @@ from accounts import access
 from accounts.models import User
 from oncall.apibase import (
     ConfigViewSet,
+    ReplacesNested,
     RoleViewSet,
     StrictModelSerializer,
     StrictSerializer,
@@ -133,7 +133,9 @@ class LayerSerializer(StrictModelSerializer):
         return text
 
 
-class ScheduleSerializer(StrictModelSerializer):
+class ScheduleSerializer(ReplacesNested, StrictModelSerializer):
+    nested = "layers"
+
     team = TeamField(required=False)
     layers = LayerSerializer(
         many=True,
@@ -165,20 +167,8 @@ class ScheduleSerializer(StrictModelSerializer):
                 raise ValidationError({"calendar_ics": "give the .ics file's text"})
         return layers
 
-    @transaction.atomic
-    def create(self, validated_data: dict) -> Schedule:
-        layers = validated_data.pop("layers", [])
-        schedule = Schedule.objects.create(**validated_data)
+    def replace_nested(self, schedule: Schedule, layers: list[dict]) -> None:
         schedule_set_layers(schedule=schedule, layers=layers)
-        return schedule
-
-    @transaction.atomic
-    def update(self, schedule: Schedule, validated_data: dict) -> Schedule:
-        layers = validated_data.pop("layers", None)
-        schedule = super().update(schedule, validated_data)
-        if layers is not None:
-            schedule_set_layers(schedule=schedule, layers=layers)
-        return schedule
 
 
 class ShiftSerializer(StrictSerializer):
