@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import UserFactory
+from accounts.models import Membership, Role, Team
+from paging.engine import incident_escalate
+from paging.ingest.formats import Event
+from paging.ingest.store import alert_ingest
+from schedules.models import Layer, Schedule
+from tests.factories import (
+    ContactMethodFactory,
+    IntegrationFactory,
+    PolicyFactory,
+    ServiceFactory,
+    UserFactory,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -137,3 +148,95 @@ def sign_in(page) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     expect(page.locator("#site-name")).to_contain_text("On-call administration")
+
+
+# --- A phone, for the responder app ----------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def open_phone(browser, base_url: str) -> tuple[object, "Watched"]:
+    """Open a context the size of a phone; return it (to close) and its watched page."""
+    context = browser.new_context(base_url=base_url, viewport=PHONE)
+    context.set_default_timeout(10_000)
+    return context, Watched(context.new_page())
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A page the size of a phone, watched for errors and CSP violations."""
+    context, page = open_phone(browser, live_server.url)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def sign_in_app(page, username: str = "rita") -> None:
+    """Sign in to the responder app through its own form, as a person would."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    assert page.url.endswith("/login/?next=/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Now", exact=True)).to_be_visible()
+
+
+def scrolls_sideways(page) -> bool:
+    """Return whether the page is wider than the screen (a phone would scroll sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def small_targets(page) -> list[str]:
+    """Return the buttons and links in the main area shorter than 44 px (tap targets)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('main button, main .button, nav a, main a.summary')]
+            .filter(e => e.getBoundingClientRect().height < 44)
+            .map(e => e.textContent.trim())"""
+    )
+
+
+# --- Rita, a Payments responder, and the incident that paged her ------------------------------
+
+
+def responder(team: Team, username: str, first: str, last: str):
+    """Make a responder of `team` in Berlin who signs in with PASSWORD and has an SMS number."""
+    user = UserFactory(username=username, first_name=first, last_name=last)
+    user.time_zone = "Europe/Berlin"
+    user.set_password(PASSWORD)
+    user.save()
+    Membership.objects.create(team=team, user=user, role=Role.RESPONDER)
+    ContactMethodFactory(user=user)
+    return user
+
+
+@pytest.fixture
+def rita(settings):
+    """Rita, of Payments: on its schedule, Level 1 of Checkout's policy (Bob is Level 2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    team = Team.objects.create(name="Payments", slug="payments")
+    rita = responder(team, "rita", "Rita", "Reyes")
+    bob = responder(team, "bob", "Bob", "Brown")
+    primary = Schedule.objects.create(name="Payments primary", team=team, time_zone="UTC")
+    layer = Layer.objects.create(schedule=primary, handoff_date="2020-01-06", shift_unit="weeks")
+    layer.members.create(user=rita, position=0)
+    policy = PolicyFactory(levels=[[rita], [bob]], team=team)
+    ServiceFactory(name="Checkout", team=team, escalation_policy=policy)
+    return rita
+
+
+@pytest.fixture
+def incident(rita):
+    """A critical Checkout incident that paged Rita at Level 1."""
+    integration = IntegrationFactory(service=rita.memberships.get().team.services.get())
+    event = Event(
+        action="trigger",
+        summary="Checkout error rate above 5%",
+        details={"host": "web-3", "error_rate": "7.2%"},
+        links=({"href": "https://grafana.example/d/checkout", "text": "Dashboard"},),
+    )
+    incident = alert_ingest(integration=integration, event=event, payload={"status": "firing"})
+    incident_escalate(incident.pk)
+    return incident

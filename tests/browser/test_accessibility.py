@@ -21,8 +21,7 @@ from paging.models import ContactKind, ContactMethod, Notification
 from paging.notify.push import action_url
 from paging.notify.verification import verify_link_url
 from schedules.models import CoverRequest, Override, Schedule
-from tests.browser.conftest import PASSWORD
-from tests.browser.test_responder_app import PHONE, incident, rita  # noqa: F401 - fixtures
+from tests.browser.conftest import PASSWORD, PHONE
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -160,7 +159,7 @@ def _with_requests(covering) -> Schedule:
 
 
 @pytest.fixture
-def pages(settings, live_server, rita, incident):  # noqa: F811 - fixtures
+def pages(settings, live_server, rita, incident):
     """Build what each page shows with something on it; return the paths, by route name."""
     settings.PUBLIC_URL = live_server.url
     ContactMethod.objects.create(user=rita, kind=ContactKind.SMS, address="+15550100077")
@@ -223,7 +222,7 @@ def test_a_responders_pages_have_no_serious_violation(phone_page, pages, axe):
     assert found == {}, "axe found serious or critical violations:\n" + _report(found)
 
 
-def test_a_team_managers_pages_have_no_serious_violation(phone_page, pages, rita, axe):  # noqa: F811
+def test_a_team_managers_pages_have_no_serious_violation(phone_page, pages, rita, axe):
     mona = UserFactory(username="mona", first_name="Mona", last_name="Meyer", is_staff=True)
     mona.set_password(PASSWORD)
     mona.save()

@@ -6,23 +6,10 @@ from playwright.sync_api import expect
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
-from tests.browser.conftest import Watched, screenshot, sign_in
+from tests.browser.conftest import PHONE, screenshot, scrolls_sideways, sign_in
 from tests.factories import IntegrationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    """Open a page the size of a phone, watched for errors and CSP violations."""
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
-    context.set_default_timeout(10_000)
-    try:
-        yield Watched(context.new_page())
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -37,10 +24,6 @@ def incident(payments):
     incident = alert_ingest(integration=integration, event=event, payload={})
     incident_escalate(incident.pk)
     return incident
-
-
-def _scrolls_sideways(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def _on_first_screen(locator) -> bool:
@@ -59,7 +42,7 @@ def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident)
     expect(summary).to_have_text("Checkout error rate above 5%")
     expect(page.locator(".incident-status")).to_have_text("triggered")
     assert _on_first_screen(summary) and _on_first_screen(acknowledge)
-    assert not _scrolls_sideways(page)
+    assert not scrolls_sideways(page)
 
     acknowledge.click()
 
@@ -71,7 +54,7 @@ def test_acknowledge_an_incident_from_its_page_on_a_phone(phone, root, incident)
     expect(page.get_by_role("link", name="Dashboard")).to_have_attribute(
         "href", "https://grafana.example/d/checkout"
     )
-    assert not _scrolls_sideways(page)
+    assert not scrolls_sideways(page)
     assert phone.problems == []
     screenshot(page, "incident-phone")
 
@@ -87,5 +70,5 @@ def test_incident_list_keeps_the_state_in_view_on_a_phone(phone, root, incident)
     expect(row.locator("td.field-current_level")).to_have_text("Level 1 of 2, loop 1")
     box = row.locator("td.field-state").bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"]
-    assert not _scrolls_sideways(page)
+    assert not scrolls_sideways(page)
     assert phone.problems == []

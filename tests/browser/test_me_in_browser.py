@@ -7,22 +7,16 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Role, Team
 from paging.models import ContactMethod, NotificationRule
-from tests.browser.conftest import PASSWORD, Watched, screenshot
-from tests.browser.test_responder_app import PHONE, _scrolls_sideways, _small_targets, sign_in
+from tests.browser.conftest import (
+    PASSWORD,
+    screenshot,
+    scrolls_sideways,
+    sign_in_app,
+    small_targets,
+)
 from tests.factories import ContactMethodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    """Open a page the size of a phone, watched for errors and CSP violations."""
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
-    context.set_default_timeout(10_000)
-    try:
-        yield Watched(context.new_page())
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def rita(settings):
 
 def test_a_responder_adds_a_phone_number_and_verifies_it_with_the_texted_code(phone, rita, twilio):
     page = phone.page
-    sign_in(page)
+    sign_in_app(page)
     page.get_by_role("link", name="Me", exact=True).click()
     expect(page.get_by_role("heading", name="Me", exact=True)).to_be_visible()
 
@@ -74,7 +68,7 @@ def test_a_responder_adds_a_phone_number_and_verifies_it_with_the_texted_code(ph
     expect(page.get_by_label("Calendar feed URL")).to_have_value(re.compile(r"/calendar/.+\.ics$"))
     expect(page.get_by_role("button", name="Copy")).to_be_visible()
     expect(page.locator("footer")).to_contain_text("Times in Europe/Berlin.")
-    assert not _scrolls_sideways(page)
-    assert _small_targets(page) == []
+    assert not scrolls_sideways(page)
+    assert small_targets(page) == []
     assert phone.problems == []
     screenshot(page, "web-me", full_page=True)

@@ -21,8 +21,7 @@ from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
 from paging.models import ContactMethod, Notification
 from paging.notify.delivery import notification_deliver
-from tests.browser.conftest import Watched, screenshot
-from tests.browser.test_responder_app import PHONE, responder, sign_in
+from tests.browser.conftest import PHONE, Watched, responder, screenshot, sign_in_app
 from tests.factories import IntegrationFactory, PolicyFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,7 +82,7 @@ def test_a_responder_turns_on_push_and_acknowledges_from_the_notification(
     phone, team, push_service
 ):
     page = phone.page
-    sign_in(page)
+    sign_in_app(page)
     page.goto("/me/push/")
 
     page.get_by_role("button", name="Turn on push on this device").click()

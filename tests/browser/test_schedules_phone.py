@@ -13,8 +13,14 @@ from paging.tasks import handoff_notices
 from schedules.models import CoverRequest, Layer, Override, Schedule
 from schedules.picture import local_label
 from schedules.resolver import shifts
-from tests.browser.conftest import PASSWORD, Watched, screenshot
-from tests.browser.test_responder_app import PHONE, _scrolls_sideways, _small_targets
+from tests.browser.conftest import (
+    PASSWORD,
+    Watched,
+    open_phone,
+    screenshot,
+    scrolls_sideways,
+    small_targets,
+)
 from tests.factories import ContactMethodFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,9 +65,7 @@ def next_shift(schedule, person):
 
 
 def phone_of(browser, live_server) -> Watched:
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
-    context.set_default_timeout(10_000)
-    return Watched(context.new_page())
+    return open_phone(browser, live_server.url)[1]  # closed with the module's browser
 
 
 def sign_in(page, username: str) -> None:
@@ -103,8 +107,8 @@ def test_a_responder_covers_part_of_a_shift_then_asks_and_a_teammate_accepts(
         expect(page.locator("svg[aria-label='Who is paged'] title", has_text=title)).to_have_count(
             1
         )
-        assert not _scrolls_sideways(page)
-        assert _small_targets(page) == []
+        assert not scrolls_sideways(page)
+        assert small_targets(page) == []
         screenshot(page, "web-schedule")
 
         page.goto(
@@ -123,7 +127,7 @@ def test_a_responder_covers_part_of_a_shift_then_asks_and_a_teammate_accepts(
         expect(other.locator("#notice")).to_have_text(
             "You cover Rita Reyes's shift in Payments primary; they are told."
         )
-        assert not _scrolls_sideways(other)
+        assert not scrolls_sideways(other)
         assert first.problems == [] and second.problems == []
     finally:
         first.page.context.close()
