@@ -175,7 +175,7 @@ def send_load(webs: list[str], plan: list[tuple[str, dict]], clients: int, pace:
     return statuses
 
 
-POOLS = {"core": "ingest,escalation,celery", "phone": "deliver.sms,deliver.voice"}
+POOLS = {"core": "ingest,escalation,celery", "phone": "deliver.sms,deliver.voice,deliver.push"}
 
 
 def replace_worker(cluster: Cluster, pool: str, sig: int, log: list[str]) -> None:
@@ -256,7 +256,7 @@ def main() -> int:
             webs = [cluster.web("web-1", port=port), cluster.web("web-2")]
             threads = {"pool": "threads", "concurrency": 4}
             cluster.worker("core", queues="ingest,escalation,celery", **threads)
-            cluster.worker("phone", queues="deliver.sms,deliver.voice", **threads)
+            cluster.worker("phone", queues="deliver.sms,deliver.voice,deliver.push", **threads)
             cluster.worker(
                 "email", queues="deliver.email,background", concurrency=1, pool="threads"
             )

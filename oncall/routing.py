@@ -5,7 +5,7 @@ sweeper), delivery per channel (the channel read from the notification being del
 background work that calls slow outside servers (handoff notices), and calendar refreshes on
 their own queue (a hostile or huge calendar must not hold up anything else).
 A worker started without `-Q` consumes every queue listed here (`make run`, the tests); deploy/
-runs separate pools, e.g. `-Q deliver.sms,deliver.voice` apart from
+runs separate pools, e.g. `-Q deliver.sms,deliver.voice,deliver.push` apart from
 `-Q deliver.email,background,calendars`.
 """
 
@@ -16,7 +16,7 @@ INGEST_QUEUE = "ingest"
 ESCALATION_QUEUE = "escalation"
 BACKGROUND_QUEUE = "background"
 CALENDAR_QUEUE = "calendars"
-CHANNELS = ("sms", "voice", "email")
+CHANNELS = ("sms", "voice", "email", "push")
 QUEUE_NAMES = (
     INGEST_QUEUE,
     ESCALATION_QUEUE,

@@ -24,3 +24,14 @@ def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
 
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} <= TASK_NAMES
+
+
+def test_every_contact_kind_is_delivered_from_a_queue_of_its_own():
+    """A new channel must not share SMS's queue by default: a slow one would delay SMS pages."""
+    from oncall.routing import QUEUE_NAMES, channel_queue
+    from paging.models import ContactKind
+
+    queues = {kind: channel_queue(kind) for kind in ContactKind.values}
+
+    assert len(set(queues.values())) == len(queues), queues
+    assert set(queues.values()) <= set(QUEUE_NAMES)
