@@ -87,7 +87,7 @@ def _people_of(
         if not oncall:
             empty.append(f"nobody on call in {schedule}")
     known = {u.pk: u for u in tier.users.all()}
-    teams, nobody = team_targets(tier, firing)
+    teams, nobody = team_targets(tier, firing, _unreachable)
     why = {}
     for person, reason in teams:
         known.setdefault(person.pk, person)
@@ -134,6 +134,23 @@ def rules_for(people: list[User]) -> dict[int, list[Rule]]:
             ]
     for own in found.values():
         own.sort(key=lambda rule: rule[2])
+    return found
+
+
+def _unreachable(people: list[User]) -> dict[int, str]:
+    """Return, by user id, why each of `people` whom no rule may page cannot be reached.
+
+    The same test `tier_targets` makes: round-robin passes over these people.
+    """
+    found = {}
+    for pk, rules in rules_for(people).items():
+        methods = [method for _, method, _ in rules]
+        if not methods:
+            found[pk] = "no contact methods"
+        elif not any(method.verified for method in methods):
+            found[pk] = "no verified contact method"
+        elif all(unusable_reason(method) for method in methods):
+            found[pk] = "no usable contact method"
     return found
 
 

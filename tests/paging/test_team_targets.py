@@ -151,6 +151,80 @@ def test_a_team_with_nobody_to_page_is_skipped_on_the_timeline(twilio, team):
     assert not RoundRobinPick.objects.exists()
 
 
+def unverify(user) -> None:
+    """Leave `user` with contact methods but none verified (a number never confirmed)."""
+    user.contact_methods.update(verified=False)
+
+
+def test_a_responder_with_no_verified_method_is_passed_over_and_the_next_is_paged(
+    twilio, team, trio
+):
+    ann, ben, _ = sorted(trio, key=lambda u: u.username)
+    unverify(ann)
+    incident = trigger(service_paging(team, TeamMode.ROUND_ROBIN))
+
+    run_due(incident)
+
+    assert [m.to for m in twilio.messages] == [PHONES["ben"]]
+    assert (
+        "Level 1 paged: Ben Lee (round-robin in Payments; "
+        "Ann Lee passed over: no verified contact method)"
+    ) in timeline(incident)
+    assert TierTeam.objects.get().last_picked == ben
+
+
+def test_the_turn_after_a_pass_over_continues_from_the_one_paged(twilio, team, trio):
+    ann, _, _ = sorted(trio, key=lambda u: u.username)
+    unverify(ann)
+    service = service_paging(team, TeamMode.ROUND_ROBIN)
+
+    incidents = [trigger(service, key=f"disk-{n}") for n in range(3)]
+    for incident in incidents:
+        run_due(incident)
+
+    # Ben (Ann passed over), then Cal after Ben, then round to Ann again: passed over, Ben.
+    assert [m.to for m in twilio.messages] == [PHONES["ben"], PHONES["cal"], PHONES["ben"]]
+    assert "Level 1 paged: Cal Lee (round-robin in Payments)" in timeline(incidents[1])
+
+
+def test_a_retried_step_after_a_pass_over_pages_the_same_person_once(twilio, team, trio):
+    ann, _, _ = sorted(trio, key=lambda u: u.username)
+    unverify(ann)
+    service = service_paging(team, TeamMode.ROUND_ROBIN)
+    incident = trigger(service)
+    tier = Tier.objects.get()
+    firing = (Incident.objects.get(pk=incident.pk), Position(tier=0))
+
+    picks = [tier_targets(tier, timezone.now(), firing).people[0][0] for _ in range(2)]
+    run_due(incident)
+    run_due(incident)  # the task delivered again
+    sweep()
+
+    assert [p.username for p in picks] == ["ben", "ben"]
+    assert [m.to for m in twilio.messages] == [PHONES["ben"]]
+    assert [p.user.username for p in RoundRobinPick.objects.all()] == ["ben"]
+    run_due(trigger(service, key="next"))
+    assert [m.to for m in twilio.messages][-1] == PHONES["cal"]  # the turn moved once
+
+
+def test_a_team_where_nobody_is_reachable_is_skipped_saying_why(twilio, team, trio):
+    ann, ben, cal = sorted(trio, key=lambda u: u.username)
+    unverify(ann)
+    ben.contact_methods.all().delete()
+    cal.contact_methods.update(sms_stopped_at=timezone.now())  # replied STOP
+    incident = trigger(service_paging(team, TeamMode.ROUND_ROBIN))
+
+    run_due(incident)
+
+    assert twilio.messages == []
+    assert (
+        "Level 1 skipped: nobody reachable in team Payments (Ann Lee: no verified contact "
+        "method, Ben Lee: no contact methods, Cal Lee: no usable contact method)"
+    ) in timeline(incident)
+    assert not RoundRobinPick.objects.exists()
+    assert TierTeam.objects.get().last_picked is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_incidents_escalating_at_once_page_different_people(twilio, team, trio):
     if connection.vendor != "postgresql":
