@@ -720,7 +720,9 @@ class HandoffNotice(models.Model):
     """The notice to the person whose shift starts: one row per schedule, person and start.
 
     Or (kind `override`) the notice to a person someone else's override took off call, written
-    when the override is taken or changed: "Alice Adams covers your Payments shift ...".
+    when the override is taken or changed: "Alice Adams covers your Payments shift ...". Or
+    (kind `restored`) the notice to a person put back on call because someone else removed an
+    override or made it cover less: "You are on call again for Payments ...".
     Or, for a request for cover (`cover_request`): the accepter's confirmation (kind `taken`),
     and the notice to each of the team's managers that nobody has taken it a day before its
     start (kind `untaken`).
@@ -743,6 +745,7 @@ class HandoffNotice(models.Model):
         OVERRIDE = "override"
         TAKEN = "taken"
         UNTAKEN = "untaken"
+        RESTORED = "restored"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HANDOFF)
     schedule = models.ForeignKey(
@@ -755,7 +758,7 @@ class HandoffNotice(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Override notices: who took the shift.",
+        help_text="Override notices: who took the shift; restored ones: whose cover ended.",
     )
     cover_request = models.ForeignKey(
         "schedules.CoverRequest",
@@ -794,6 +797,8 @@ class HandoffNotice(models.Model):
         """
         if self.kind == self.Kind.OVERRIDE:
             return self._override_words()
+        if self.kind == self.Kind.RESTORED:
+            return self._restored_words()
         if self.kind in (self.Kind.TAKEN, self.Kind.UNTAKEN):
             return self._request_words()
         zone = ZoneInfo(self.schedule.time_zone)
@@ -809,6 +814,11 @@ class HandoffNotice(models.Model):
         subject = f"{self.covered_by} covers your {self.schedule.name} shift"
         span = span_words(self.shift_start, self.shift_end, ZoneInfo(self.user.time_zone))
         return subject, f"{subject} {span}"
+
+    def _restored_words(self) -> tuple[str, str]:
+        subject = f"You are on call again for {self.schedule.name}"
+        span = span_words(self.shift_start, self.shift_end, ZoneInfo(self.user.time_zone))
+        return subject, f"{subject} {span}: {self.covered_by}'s cover was removed"
 
     def _request_words(self) -> tuple[str, str]:
         """Words about a request for cover, times in the recipient's own zone, named."""

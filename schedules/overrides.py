@@ -2,7 +2,9 @@
 
 `accounts.access` decides who may. When an override takes someone off call who is not the
 person making it, `override_replaced` is sent inside the same transaction: paging receives it and
-tells them (schedules does not import paging).
+tells them (schedules does not import paging). When removing an override, or changing it to cover
+less, puts someone back on call who is not the actor, `override_restored` is sent the same way,
+for the part of it that has not ended.
 """
 
 import datetime as dt
@@ -10,14 +12,18 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
 from accounts import access
 from accounts.models import User
 from schedules.models import Override, Schedule
-from schedules.resolver import replaced
+from schedules.resolver import ScheduleData, replaced
 
 # Sent with `override` (as saved), `actor` and `replaced` (a list of Replaced).
 override_replaced = Signal()
+# Sent with `override` (as it was), `actor` and `restored` (a list of Replaced: who is on call
+# again in [start, end) because the override was removed or covers less).
+override_restored = Signal()
 
 
 class CoverRefused(PermissionError):
@@ -69,7 +75,7 @@ def cover(
     Those it takes off call, other than the actor, are told (`override_replaced`).
     """
     _check(actor, schedule, user)
-    window = [start, end]
+    window, was = [start, end], None
     if override is not None and override.pk is not None:
         was = Override.objects.select_for_update().select_related("schedule", "user")
         was = was.get(pk=override.pk)
@@ -81,9 +87,16 @@ def cover(
     override.start, override.end = start, end
     override.clean()
     before = schedule.snapshot(*window)
+    left = None  # the schedule the override moves out of, as it was
+    if was is not None and was.schedule_id != schedule.pk:
+        left = was.schedule.snapshot(was.start, was.end)
     override.save()
-    lost = replaced(before, schedule.snapshot(*window), *window)
-    _tell(actor, override, lost)
+    after = schedule.snapshot(*window)
+    _tell(actor, override, replaced(before, after, *window))
+    if left is not None:
+        _tell_restored(actor, was, left, was.schedule.snapshot(was.start, was.end))
+    elif was is not None:
+        _tell_restored(actor, was, before, after, skip=(override.user_id,))
     return override
 
 
@@ -110,4 +123,30 @@ def cover_remove(actor: User, override: Override) -> None:
             f"You may not remove {override.user}'s override in {override.schedule}: "
             f"only they and managers of {team} may."
         )
+    schedule = override.schedule
+    before = schedule.snapshot(override.start, override.end)
     override.delete()
+    _tell_restored(actor, override, before, schedule.snapshot(override.start, override.end))
+
+
+def _tell_restored(
+    actor: User,
+    was: Override,
+    before: ScheduleData,
+    after: ScheduleData,
+    *,
+    skip: tuple[int, ...] = (),
+) -> None:
+    """Send `override_restored` for who is on call in `after` but not in `before` (not the
+    actor, nor those in `skip`), within the part of `was` that has not ended."""
+    start, end = max(was.start, timezone.now()), was.end
+    if start >= end:
+        return
+    back = replaced(after, before, start, end)
+    people = [
+        Replaced(person, begins, ends)
+        for person, (begins, ends) in sorted(back.items())
+        if person != actor.pk and person not in skip
+    ]
+    if people:
+        override_restored.send(sender=Override, override=was, actor=actor, restored=people)

@@ -16,7 +16,9 @@ Override notices go the same way: when someone's override takes a person off cal
 sends `override_replaced` in the override's transaction; `override_notices_record` writes one
 pending notice (kind `override`) per person it took off, and the task is asked to run once the
 transaction commits. Every run also sends the override notices still pending, so a lost task
-only delays them.
+only delays them. Removing an override, or changing it to cover less, sends `override_restored`
+for those it puts back on call; `restored_notices_record` writes their notices (kind `restored`)
+the same way.
 
 Requests for cover go the same way: accepting one sends `cover_request_taken`, and
 `taken_notice_record` writes the accepter's confirmation (kind `taken`; the requester hears
@@ -55,7 +57,7 @@ from paging.notify.messages import gsm_safe
 from paging.queue import enqueue_on_commit
 from schedules import swaps
 from schedules.models import CoverRequest, Override, Schedule
-from schedules.overrides import Replaced, override_replaced
+from schedules.overrides import Replaced, override_replaced, override_restored
 from schedules.resolver import Shift, shifts
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ Status = HandoffNotice.Status
 Kind = HandoffNotice.Kind
 WENT_OUT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 # Notices written when something happens (not at a shift's start), sent by the next run.
-ON_EVENT = (Kind.OVERRIDE, Kind.TAKEN, Kind.UNTAKEN)
+ON_EVENT = (Kind.OVERRIDE, Kind.RESTORED, Kind.TAKEN, Kind.UNTAKEN)
 
 
 def shifts_starting(schedule: Schedule, now: dt.datetime) -> list[Shift]:
@@ -197,6 +199,25 @@ def override_notices_record(
             shift_end=person.end,
         )
         for person in replaced
+    )
+    enqueue_on_commit("paging.handoff_notices")
+
+
+@receiver(override_restored, sender=Override, dispatch_uid="paging.restored_notices")
+def restored_notices_record(
+    *, override: Override, actor: object, restored: list[Replaced], **kwargs: object
+) -> None:
+    """Write a pending notice for each person put back on call; send them after commit."""
+    HandoffNotice.objects.bulk_create(
+        HandoffNotice(
+            kind=Kind.RESTORED,
+            schedule_id=override.schedule_id,
+            user_id=person.person,
+            covered_by_id=override.user_id,
+            shift_start=person.start,
+            shift_end=person.end,
+        )
+        for person in restored
     )
     enqueue_on_commit("paging.handoff_notices")
 

@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -23,6 +24,7 @@ BOB_PHONE = "+15550100002"
 BERLIN = ZoneInfo("Europe/Berlin")
 NINE = dt.datetime(2026, 12, 8, 9, 0, tzinfo=BERLIN)
 FIVE = dt.datetime(2026, 12, 8, 17, 0, tzinfo=BERLIN)
+BEFORE = dt.datetime(2026, 12, 7, 12, 0, tzinfo=BERLIN)  # the day before Bob's shift
 
 
 @pytest.fixture
@@ -312,3 +314,134 @@ def test_a_responder_may_not_change_someone_elses_override(rota, team, alice):
     assert "You may not put Alice Adams on call in Payments" in response.json()["detail"]
     taken.refresh_from_db()
     assert taken.end == FIVE
+
+
+@pytest.fixture
+def alices_cover(rota, alice):
+    """Alice covers Bob's Tuesday 09:00-17:00."""
+    return Override.objects.create(schedule=rota, user=alice, start=NINE, end=FIVE)
+
+
+def test_removing_an_override_tells_who_is_back_on_call_not_the_actor(
+    twilio, mailoutbox, alices_cover, alice, bob
+):
+    bob.time_zone = "Europe/Paris"  # told in their own zone, named
+    bob.save()
+    ContactMethodFactory(user=bob, kind="email", name="work", address="bob@example.com")
+
+    with time_machine.travel(BEFORE, tick=False):
+        response = api(alice).delete(f"/api/v1/overrides/{alices_cover.pk}/")
+        handoff_notices()
+        handoff_notices()  # a second run sends nothing again
+
+    assert response.status_code == 204
+    text = (
+        "You are on call again for Payments Tue 8 Dec 09:00\u201317:00 CET: "
+        "Alice Adams's cover was removed"
+    )
+    assert [(m.to, m.body) for m in twilio.messages] == [(BOB_PHONE, text.replace("\u2013", "-"))]
+    assert [(m.to, m.subject, m.body) for m in mailoutbox] == [
+        (["bob@example.com"], "You are on call again for Payments", text)
+    ]
+    assert HandoffNotice.objects.get().kind == "restored"
+
+
+def test_removing_an_override_tells_nobody_when_the_actor_is_the_one_back_on_call(
+    twilio, alices_cover, bob
+):
+    Membership.objects.filter(user=bob).update(role=Role.MANAGER)
+
+    with time_machine.travel(BEFORE, tick=False):
+        response = api(bob).delete(f"/api/v1/overrides/{alices_cover.pk}/")
+        handoff_notices()
+
+    assert response.status_code == 204
+    assert twilio.messages == []
+    assert not HandoffNotice.objects.exists()
+
+
+def test_removing_an_override_whose_span_is_over_tells_nobody(twilio, rota, alice):
+    with time_machine.travel(FIVE + dt.timedelta(hours=1), tick=False):
+        over = Override.objects.create(schedule=rota, user=alice, start=NINE, end=FIVE)
+
+        response = api(alice).delete(f"/api/v1/overrides/{over.pk}/")
+        handoff_notices()
+
+    assert response.status_code == 204
+    assert twilio.messages == []
+    assert not HandoffNotice.objects.exists()
+
+
+def test_removing_an_override_under_way_tells_only_of_the_part_to_come(twilio, rota, alice, bob):
+    bob.time_zone = "Europe/Berlin"
+    bob.save()
+    with time_machine.travel(NINE + dt.timedelta(hours=3), tick=False):
+        under_way = Override.objects.create(schedule=rota, user=alice, start=NINE, end=FIVE)
+
+        api(alice).delete(f"/api/v1/overrides/{under_way.pk}/")
+        handoff_notices()
+
+    assert [m.body for m in twilio.messages] == [
+        "You are on call again for Payments Tue 8 Dec 12:00-17:00 CET: "
+        "Alice Adams's cover was removed"
+    ]
+
+
+def test_an_override_changed_to_cover_less_tells_who_gets_the_part_back(
+    twilio, alices_cover, alice, bob
+):
+    bob.time_zone = "Europe/London"
+    bob.save()
+    shorter = {"end": (NINE + dt.timedelta(hours=4)).isoformat()}
+
+    with time_machine.travel(BEFORE, tick=False):
+        response = api(alice).patch(f"/api/v1/overrides/{alices_cover.pk}/", shorter, format="json")
+        handoff_notices()
+
+    assert response.status_code == 200
+    assert [(m.to, m.body) for m in twilio.messages] == [
+        (
+            BOB_PHONE,
+            "You are on call again for Payments Tue 8 Dec 12:00-16:00 GMT: "
+            "Alice Adams's cover was removed",
+        )
+    ]
+
+
+def test_an_override_changed_to_cover_more_tells_nobody_they_are_back(twilio, alices_cover, alice):
+    longer = {"end": (FIVE + dt.timedelta(hours=1)).isoformat()}
+
+    with time_machine.travel(BEFORE, tick=False):
+        api(alice).patch(f"/api/v1/overrides/{alices_cover.pk}/", longer, format="json")
+        handoff_notices()
+
+    assert [m.body for m in twilio.messages] == [
+        "Alice Adams covers your Payments shift Tue 8 Dec 16:00-17:00 UTC"
+    ]
+    assert HandoffNotice.objects.get().kind == "override"
+
+
+def test_admin_deleting_an_override_tells_who_is_back_on_call(
+    client, twilio, alices_cover, manager, bob
+):
+    manager.is_staff = True
+    manager.save()
+    manager.user_permissions.set(
+        manager.user_permissions.model.objects.filter(content_type__app_label="schedules")
+    )
+    client.force_login(manager)
+    url = reverse("admin:schedules_override_delete", args=[alices_cover.pk])
+
+    with time_machine.travel(BEFORE, tick=False):
+        response = client.post(url, {"post": "yes"})
+        handoff_notices()
+
+    assert response.status_code == 302
+    assert not Override.objects.exists()
+    assert [(m.to, m.body) for m in twilio.messages] == [
+        (
+            BOB_PHONE,
+            "You are on call again for Payments Tue 8 Dec 08:00-16:00 UTC: "
+            "Alice Adams's cover was removed",
+        )
+    ]
