@@ -135,3 +135,17 @@ class SignInIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.issuer}"
+
+
+class ResetCount(models.Model):
+    """Password-reset e-mails asked for in one window, for one address or one client.
+
+    The address is kept as a hash: rows exist for addresses that have no account too.
+    """
+
+    key = models.CharField(max_length=120, unique=True)
+    started_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} since {self.started_at:%Y-%m-%d %H:%M}"

@@ -504,6 +504,14 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 SIGNIN_CLIENT_IP_HEADER = env_header("SIGNIN_CLIENT_IP_HEADER")
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
 
+# --- Password e-mails (set or reset your password) ----------------------------------------------
+# At most this many e-mails to one address per window (count/window, comma-separated). Requests
+# past it get the usual "if an account exists" page and send nothing, so nothing leaks.
+PASSWORD_RESET_PER_ADDRESS = env_rates("PASSWORD_RESET_PER_ADDRESS", "3/1h")
+# At most this many requests from one client address (found as sign-in finds it, see
+# SIGNIN_CLIENT_IP_HEADER); past it the page says to wait (429 with Retry-After).
+PASSWORD_RESET_PER_CLIENT = env_rates("PASSWORD_RESET_PER_CLIENT", "20/1h")
+
 # --- Content-Security-Policy (django-csp) -----------------------------------------------------
 # Every response says: our own origin only, no inline script without the page's nonce, no
 # plugins, no framing, forms post only to us. Swagger UI's icons are data: URLs.

@@ -2,14 +2,24 @@
 
 Django's own views with our templates and words. Sign-in calls authenticate(request=…), so
 django-axes throttles it as it does admin's; the lockout page is accounts/lockout.py's.
+Password e-mails are limited per address (silently) and per client (a 429 page): accounts/resets.py.
 """
+
+import datetime as dt
+import math
 
 from django.conf import settings
 from django.contrib.auth import views as auth
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils import timezone
 
+from accounts.lockout import client_address
 from accounts.models import User
+from accounts.resets import reset_mail_take
+from oncall.limits import Limited
 
 
 class SignInForm(AuthenticationForm):
@@ -52,6 +62,26 @@ class ResetPassword(auth.PasswordResetView):
     def extra_email_context(self) -> dict:
         # The link is built on PUBLIC_URL, never on the Host header a request claims.
         return {"public_url": settings.PUBLIC_URL}
+
+    def form_valid(self, form: ResetForm) -> HttpResponse:
+        """Send the link unless a limit holds; a full address looks sent, a busy client waits."""
+        now = timezone.now()
+        email, client = form.cleaned_data["email"], client_address(self.request)
+        try:
+            allowed = reset_mail_take(email=email, client=client, now=now)
+        except Limited as limited:
+            return _paused(self.request, limited, now)
+        if not allowed:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+def _paused(request: HttpRequest, limited: Limited, now: dt.datetime) -> HttpResponse:
+    seconds = limited.retry_after(now)
+    context = {"until": limited.until, "minutes": math.ceil(seconds / 60)}
+    response = render(request, "web/password_reset_paused.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 class ResetSent(auth.PasswordResetDoneView):

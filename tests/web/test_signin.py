@@ -1,8 +1,10 @@
 """Signing in and out of the responder app, its lockout, and setting a password by e-mail."""
 
+import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.core import mail
 
 from tests.web.conftest import PASSWORD
@@ -128,3 +130,108 @@ def test_the_sign_in_page_offers_single_sign_on_only_when_it_is_configured(clien
 
     assert 'href="/sso/login/?next=%2Fincidents%2F"' in page
     assert "s3cret" not in page
+
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def ask_for_link(client, email, address=HERE):
+    return client.post("/password/", {"email": email}, REMOTE_ADDR=address, follow=True)
+
+
+def test_a_fourth_link_to_one_address_within_the_hour_looks_sent_but_sends_nothing(
+    client, rita, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    with time_machine.travel(NOW, tick=False):
+        pages = [ask_for_link(client, rita.email) for _ in range(3)]
+        fourth = ask_for_link(client, rita.email.upper())
+
+    assert len(mail.outbox) == 3
+    assert fourth.status_code == 200
+    assert fourth.redirect_chain == pages[0].redirect_chain
+    assert fourth.content == pages[0].content
+
+
+def test_a_full_unknown_address_answers_as_a_full_known_one(client, rita, settings):
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(3):
+            ask_for_link(client, rita.email)
+            ask_for_link(client, "nobody@example.com")
+        known = ask_for_link(client, rita.email)
+        unknown = ask_for_link(client, "nobody@example.com")
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.redirect_chain == unknown.redirect_chain
+    assert known.content == unknown.content
+
+
+def test_another_address_still_gets_its_link_when_one_is_full(client, rita, otto, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(4):
+            ask_for_link(client, rita.email)
+        ask_for_link(client, otto.email)
+
+    assert [m.to for m in mail.outbox] == [[rita.email]] * 3 + [[otto.email]]
+
+
+def test_a_client_asking_too_often_is_told_in_words_to_wait(client, rita, otto, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_RESET_PER_CLIENT = ((4, dt.timedelta(hours=1)),)
+
+    with time_machine.travel(NOW, tick=False):
+        for person in (rita, rita, otto, otto):
+            ask_for_link(client, person.email)
+        refused = ask_for_link(client, "new@example.com")
+        elsewhere = ask_for_link(client, otto.email, address="198.51.100.7")
+
+    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    page = refused.content.decode()
+    assert "Please try again after 10:00 UTC" in page and "in about 60 minutes" in page
+    assert elsewhere.status_code == 200
+    assert len(mail.outbox) == 5
+
+
+def test_the_client_cap_follows_the_trusted_proxy_header(client, rita, settings):
+    settings.PASSWORD_RESET_PER_CLIENT = ((1, dt.timedelta(hours=1)),)
+    settings.SIGNIN_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+
+    with time_machine.travel(NOW, tick=False):
+        first = client.post("/password/", {"email": rita.email}, HTTP_X_REAL_IP="203.0.113.1")
+        other = client.post("/password/", {"email": rita.email}, HTTP_X_REAL_IP="203.0.113.2")
+        again = client.post("/password/", {"email": rita.email}, HTTP_X_REAL_IP="203.0.113.1")
+
+    assert [first.status_code, other.status_code, again.status_code] == [302, 302, 429]
+
+
+def test_links_are_sent_again_once_the_hour_has_passed(client, rita, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_RESET_PER_CLIENT = ((3, dt.timedelta(hours=1)),)
+
+    with time_machine.travel(NOW, tick=False) as traveller:
+        for _ in range(3):
+            ask_for_link(client, rita.email)
+        paused = ask_for_link(client, rita.email)
+        traveller.shift(dt.timedelta(minutes=59, seconds=59))
+        still = ask_for_link(client, rita.email)
+        traveller.shift(dt.timedelta(seconds=1))
+        again = ask_for_link(client, rita.email)
+
+    assert paused.status_code == still.status_code == 429
+    assert again.status_code == 200 and "Check your e-mail" in again.content.decode()
+    assert len(mail.outbox) == 4
+
+
+def test_a_bad_address_is_refused_in_words_and_counts_nothing(client, rita, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_RESET_PER_CLIENT = ((1, dt.timedelta(hours=1)),)
+
+    with time_machine.travel(NOW, tick=False):
+        bad = ask_for_link(client, "not an address")
+        good = ask_for_link(client, rita.email)
+
+    assert bad.status_code == 200 and "Enter a valid email address" in bad.content.decode()
+    assert good.status_code == 200 and len(mail.outbox) == 1
