@@ -86,3 +86,20 @@ def test_the_incident_page_shows_an_acknowledgement_made_elsewhere_within_5_seco
     assert not scrolls_sideways(page)
     assert phone.problems == []
     screenshot(page, "web-incident", full_page=True)
+
+
+def test_on_a_phone_the_four_places_and_sign_out_share_one_row(phone, rita):
+    page = phone.page
+    sign_in_app(page)
+
+    tops = page.evaluate(
+        """() => [...document.querySelectorAll('.bar nav a, .bar .signout button')]
+            .map(e => Math.round(e.getBoundingClientRect().top))"""
+    )
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('.bar .signout button')]"
+        ".map(e => Math.round(e.getBoundingClientRect().height))"
+    )
+
+    assert len(tops) == 5 and len(set(tops)) == 1, tops
+    assert heights == [44], heights  # "Sign out" on one line, still a full tap target
