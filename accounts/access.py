@@ -138,9 +138,7 @@ def _was_paged(user: User, obj: Model) -> bool:
 
 def may_configure(user: User, obj: Model) -> bool:
     """Return whether `user` may change or delete `obj` (its team's managers; site admins)."""
-    if is_site_admin(user):
-        return True
-    return _signed_in(user) and holds_role(user, team_id_of(obj), Role.MANAGER)
+    return may_configure_team(user, team_id_of(obj))
 
 
 def may_configure_team(user: User, team: Team | int | None) -> bool:

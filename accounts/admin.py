@@ -4,13 +4,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from accounts import access
 from accounts.admin_access import PersonalAdmin, for_site_admins_only, may_use_admin
-from accounts.models import ApiToken, Membership, Team, User, tokens_revoke
+from accounts.models import ApiToken, Membership, Role, Team, User, tokens_revoke
 from accounts.roles import PRIVILEGES, may_change_person, may_grant_privileges
 
 # Roles come from team memberships (accounts/access.py); groups are unused.
@@ -58,9 +59,11 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [TeamMemberInline]
 
     def get_queryset(self, request):
-        mine = access.teams_where(request.user, "manager")
-        rows = super().get_queryset(request)
-        return rows if access.is_site_admin(request.user) else rows.filter(pk__in=mine)
+        # Counted in the list's one query, not one more query per team (member_count).
+        rows = super().get_queryset(request).annotate(member_total=Count("memberships"))
+        if access.is_site_admin(request.user):
+            return rows
+        return rows.filter(pk__in=access.teams_where(request.user, Role.MANAGER))
 
     def has_module_permission(self, request) -> bool:
         return access.is_site_admin(request.user) or access.manages_any(request.user)
@@ -81,7 +84,7 @@ class TeamAdmin(admin.ModelAdmin):
 
     @admin.display(description="members")
     def member_count(self, team: Team) -> int:
-        return team.memberships.count()
+        return team.member_total
 
 
 @admin.register(User)

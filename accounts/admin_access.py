@@ -55,14 +55,33 @@ class TeamChoices:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class TeamOwnedAdmin(TeamChoices, admin.ModelAdmin):
+class TeamRoles(TeamChoices):
+    """What a model admin and an inline of team-owned rows share: team roles decide.
+
+    `secret`: only those who may configure a row see it at all. Whoever may configure it changes
+    and deletes it; with no row, anyone who may add team-owned objects.
+    """
+
+    secret = False
+
+    def may_see(self, user, obj: Model) -> bool:
+        return access.may_configure(user, obj) if self.secret else access.may_read(user, obj)
+
+    def has_change_permission(self, request, obj: Model | None = None) -> bool:
+        if obj is None:
+            return may_add_anything(_user(request))
+        return access.may_configure(_user(request), obj)
+
+    def has_delete_permission(self, request, obj: Model | None = None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+class TeamOwnedAdmin(TeamRoles, admin.ModelAdmin):
     """A model admin of a team-owned model.
 
     `secret`: only the owning team's managers see the rows at all (integrations: their URLs
     page people).
     """
-
-    secret = False
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)
@@ -81,20 +100,10 @@ class TeamOwnedAdmin(TeamChoices, admin.ModelAdmin):
         user = _user(request)
         if obj is None:
             return may_add_anything(user) if self.secret else may_use_admin(user)
-        if self.secret:
-            return access.may_configure(user, obj)
-        return access.may_read(user, obj)
+        return self.may_see(user, obj)
 
     def has_add_permission(self, request) -> bool:
         return may_add_anything(_user(request))
-
-    def has_change_permission(self, request, obj: Model | None = None) -> bool:
-        if obj is None:
-            return may_add_anything(_user(request))
-        return access.may_configure(_user(request), obj)
-
-    def has_delete_permission(self, request, obj: Model | None = None) -> bool:
-        return self.has_change_permission(request, obj)
 
     def get_deleted_objects(self, objs, request):
         """Refuse to delete (one or a selection) when any of `objs` is not the viewer's to."""
@@ -104,31 +113,17 @@ class TeamOwnedAdmin(TeamChoices, admin.ModelAdmin):
         return deleted, counts, refused, protected
 
 
-class TeamOwnedInline(TeamChoices):
+class TeamOwnedInline(TeamRoles):
     """An inline of a team-owned parent: whoever may configure the parent edits its rows.
 
     Mix in before admin.TabularInline. `secret`: only they see the rows at all.
     """
 
-    secret = False
-
     def has_view_permission(self, request, obj: Model | None = None) -> bool:
         user = _user(request)
-        if obj is None:
-            return may_add_anything(user)
-        if self.secret:
-            return access.may_configure(user, obj)
-        return access.may_read(user, obj)
+        return may_add_anything(user) if obj is None else self.may_see(user, obj)
 
     def has_add_permission(self, request, obj: Model | None = None) -> bool:
-        return self.has_change_permission(request, obj)
-
-    def has_change_permission(self, request, obj: Model | None = None) -> bool:
-        if obj is None:
-            return may_add_anything(_user(request))
-        return access.may_configure(_user(request), obj)
-
-    def has_delete_permission(self, request, obj: Model | None = None) -> bool:
         return self.has_change_permission(request, obj)
 
 

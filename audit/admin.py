@@ -4,8 +4,7 @@ from auditlog.admin import LogEntryAdmin
 from django.contrib import admin
 from django.http import HttpRequest
 
-from accounts import access
-from audit.api import visible
+from audit.api import may_read_entry, may_read_log, visible
 from audit.models import AuditEntry
 
 if admin.site.is_registered(AuditEntry):  # auditlog registers its own on import
@@ -30,12 +29,12 @@ class AuditEntryAdmin(LogEntryAdmin):
         return visible(request.user, super().get_queryset(request))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return access.is_site_admin(request.user) or access.manages_any(request.user)
+        return may_read_log(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         if not self.has_module_permission(request):
             return False
-        return obj is None or visible(request.user, AuditEntry.objects.filter(pk=obj.pk)).exists()
+        return obj is None or may_read_entry(request.user, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from accounts import access
 from accounts.models import Role, Team, User
 from audit.models import AuditEntry
-from oncall.apibase import MAX_ID
+from oncall.apibase import is_id
 
 ACTIONS = dict(AuditEntry.Action.choices)
 NULLABLE_TEXT = {"type": "string", "nullable": True}
@@ -27,16 +27,23 @@ def visible(user: User, entries: QuerySet) -> QuerySet:
     return entries.filter(team_id__in=access.teams_where(user, Role.MANAGER))
 
 
+def may_read_log(user: User) -> bool:
+    """Return whether `user` reads the audit log at all: site administrators and team managers."""
+    return access.is_site_admin(user) or access.manages_any(user)
+
+
+def may_read_entry(user: User, entry: AuditEntry) -> bool:
+    """Return whether `user` may read `entry` (the same rule as `visible`, with no query)."""
+    return access.is_site_admin(user) or entry.team_id in access.teams_where(user, Role.MANAGER)
+
+
 class MayReadAuditLog(permissions.BasePermission):
     """Site administrators and the managers of some team; everyone else is refused."""
 
     message = "Only site administrators and team managers read the audit log."
 
     def has_permission(self, request: Request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return access.is_site_admin(user) or access.manages_any(user)
+        return may_read_log(request.user)
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -141,7 +148,7 @@ class AuditFilters(filters.BaseFilterBackend):
     def _object(self, raw: str) -> Q:
         label, _, pk = raw.partition(":")
         app_label, _, model = label.lower().partition(".")
-        if not (app_label and model and _is_id(pk)):
+        if not (app_label and model and is_id(pk)):
             raise ValidationError({"object": "write it as app.model:id, e.g. paging.service:12"})
         kind = ContentType.objects.filter(app_label=app_label, model=model).first()
         if kind is None:
@@ -149,7 +156,7 @@ class AuditFilters(filters.BaseFilterBackend):
         return Q(content_type=kind, object_pk=pk)
 
     def _person(self, raw: str) -> Q:
-        if _is_id(raw):
+        if is_id(raw):
             return Q(actor_id=int(raw))
         person = User.objects.filter(username=raw).first()
         if person is None:
@@ -173,10 +180,6 @@ class AuditFilters(filters.BaseFilterBackend):
             }
             for name, description in self.PARAMS.items()
         ]
-
-
-def _is_id(raw: str) -> bool:
-    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
 
 
 def _instant(param: str, raw: str) -> dt.datetime:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
@@ -506,6 +508,27 @@ def test_managers_see_their_team_but_only_site_admins_change_its_members(world):
     by_admin = _client(world.people["site_admin"]).post(url, form)
     assert by_admin.status_code == 302
     assert Membership.objects.get(user=olga).role == "manager"
+
+
+def test_the_team_list_counts_members_in_one_query_whatever_the_teams(world):
+    root = world.people["site_admin"]
+    url = reverse("admin:accounts_team_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as done:
+            page = _client(root).get(url)
+        assert page.status_code == 200
+        return len(done)
+
+    before = queries()
+    for n in range(3):
+        team = Team.objects.create(name=f"Extra {n}", slug=f"extra-{n}")
+        _member(team, f"extra{n}", Role.RESPONDER)
+
+    assert queries() == before
+    listed = _client(root).get(url).context["cl"]
+    counts = {team.name: listed.model_admin.member_count(team) for team in listed.result_list}
+    assert counts["Payments"] == 3 and counts["Search"] == 1 and counts["Extra 0"] == 1
 
 
 def test_a_person_page_lists_their_teams_and_roles(world):
