@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import access
@@ -30,6 +29,7 @@ from schedules.overrides import CoverRefused, cover, cover_refusal
 from schedules.picture import PICTURE_DAYS
 from schedules.resolver import shifts
 from web.shifts import my_shifts, oncall_in, team_schedules
+from web.views import back_to
 
 LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 MY_SHIFTS_SHOWN = 50
@@ -265,13 +265,4 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, words)
-    return redirect(_back(request))
-
-
-def _back(request: HttpRequest) -> str:
-    """Return where the pressed form asked to go back to, if it is one of our pages."""
-    target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if safe and target.startswith("/") else reverse("web:schedules")
+    return redirect(back_to(request, reverse("web:schedules")))
