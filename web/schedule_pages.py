@@ -64,21 +64,12 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 
 def _with_requests(found: list, asked: list[CoverRequest]) -> list[tuple]:
     """Pair each of my shifts with my open request that overlaps it, if any."""
-    return [
-        (
-            shift,
-            next(
-                (
-                    r
-                    for r in asked
-                    if r.schedule_id == shift.schedule.pk and r.start < shift.end
-                    if r.end > shift.start
-                ),
-                None,
-            ),
-        )
-        for shift in found
-    ]
+
+    def overlapping(shift) -> CoverRequest | None:
+        same = (r for r in asked if r.schedule_id == shift.schedule.pk)
+        return next((r for r in same if r.start < shift.end and r.end > shift.start), None)
+
+    return [(shift, overlapping(shift)) for shift in found]
 
 
 def _readable_schedule(request: HttpRequest, pk: int) -> Schedule:
