@@ -169,6 +169,22 @@ def _apply_errors(form: SpanForm, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, line)
 
 
+def _span_page(request, schedule, what: str, refusal: str, act) -> HttpResponse:
+    """Show the span form, or on a valid POST call `act(cleaned_data)`, which makes the change
+    and returns where to go; a refusal answers 403, a bad span 400, in the model's words."""
+    form = _span_form(request, schedule)
+    if request.method != "POST" or refusal or not form.is_valid():
+        status = 403 if refusal else (400 if form.is_bound else 200)
+        return _form_page(request, schedule, form, what, status, refusal)
+    try:
+        return act(form.cleaned_data)
+    except CoverRefused as error:
+        return _form_page(request, schedule, form, what, 403, str(error))
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return _form_page(request, schedule, form, what, 400)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @in_viewer_zone
@@ -176,23 +192,16 @@ def cover_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Take all or part of a shift for myself (an override), through `cover`."""
     schedule = _readable_schedule(request, pk)
     user = request.user
-    refusal = cover_refusal(user, schedule, user) or ""
-    form = _span_form(request, schedule)
-    if request.method != "POST" or refusal or not form.is_valid():
-        status = 403 if refusal else (400 if form.is_bound else 200)
-        return _form_page(request, schedule, form, "cover", status, refusal)
-    data = form.cleaned_data
-    replaces = data["person"] if data["person"] and data["person"].pk != user.pk else None
-    try:
+
+    def act(data: dict) -> HttpResponse:
+        replaces = data["person"] if data["person"] and data["person"].pk != user.pk else None
         cover(user, schedule, user, data["start"], data["end"], replaces=replaces)
-    except CoverRefused as error:
-        return _form_page(request, schedule, form, "cover", 403, str(error))
-    except ValidationError as error:
-        _apply_errors(form, error)
-        return _form_page(request, schedule, form, "cover", 400)
-    whose = f"{replaces}'s shift" if replaces else "the schedule"
-    messages.success(request, f"You cover {whose} in {schedule}.")
-    return redirect("web:schedule", pk=schedule.pk)
+        whose = f"{replaces}'s shift" if replaces else "the schedule"
+        messages.success(request, f"You cover {whose} in {schedule}.")
+        return redirect("web:schedule", pk=schedule.pk)
+
+    refusal = cover_refusal(user, schedule, user) or ""
+    return _span_page(request, schedule, "cover", refusal, act)
 
 
 @require_http_methods(["GET", "POST"])
@@ -201,23 +210,17 @@ def cover_page(request: HttpRequest, pk: int) -> HttpResponse:
 def ask_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask my team to cover all or part of one of my shifts."""
     schedule = _readable_schedule(request, pk)
-    refusal = swaps.ask_refusal(request.user, schedule) or ""
-    form = _span_form(request, schedule)
-    if request.method != "POST" or refusal or not form.is_valid():
-        status = 403 if refusal else (400 if form.is_bound else 200)
-        return _form_page(request, schedule, form, "ask", status, refusal)
-    data = form.cleaned_data
-    try:
+    user = request.user
+
+    def act(data: dict) -> HttpResponse:
         swaps.cover_request_open(
-            actor=request.user, schedule=schedule, start=data["start"], end=data["end"]
+            actor=user, schedule=schedule, start=data["start"], end=data["end"]
         )
-    except CoverRefused as error:
-        return _form_page(request, schedule, form, "ask", 403, str(error))
-    except ValidationError as error:
-        _apply_errors(form, error)
-        return _form_page(request, schedule, form, "ask", 400)
-    messages.success(request, f"You asked {schedule.team} to cover your shift in {schedule}.")
-    return redirect("web:schedules")
+        messages.success(request, f"You asked {schedule.team} to cover your shift in {schedule}.")
+        return redirect("web:schedules")
+
+    refusal = swaps.ask_refusal(user, schedule) or ""
+    return _span_page(request, schedule, "ask", refusal, act)
 
 
 def _request_for(request: HttpRequest, pk: int, action: str) -> CoverRequest:
