@@ -132,15 +132,15 @@ def _my_method(request: HttpRequest, pk: int) -> ContactMethod:
 def method_verify(request: HttpRequest, pk: int) -> HttpResponse:
     """Verify one of my methods with the code it received."""
     method = _my_method(request, pk)
+    if method.verified:
+        messages.info(request, f"{method.address} is verified already.")
+        return redirect(_me(f"method-{method.pk}"))
     form = CodeForm(request.POST)
-    if form.is_valid() and not method.verified:
+    if form.is_valid():
         if contact_method_verify(method=method, code=form.cleaned_data["code"]):
             messages.success(request, f"Verified: pages may now go to {method.address}.")
             return redirect(_me(f"method-{method.pk}"))
         form.add_error("code", f"That code was not taken: {verify_refused_why(method)}.")
-    elif method.verified:
-        messages.info(request, f"{method.address} is verified already.")
-        return redirect(_me(f"method-{method.pk}"))
     return _page(request, 400, code_form=form, code_for=method.pk)
 
 

@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import access
@@ -30,6 +29,7 @@ from schedules.overrides import CoverRefused, cover, cover_refusal
 from schedules.picture import PICTURE_DAYS
 from schedules.resolver import shifts
 from web.shifts import my_shifts, oncall_in, team_schedules
+from web.views import back_to
 
 LOCAL = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 MY_SHIFTS_SHOWN = 50
@@ -64,21 +64,12 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 
 def _with_requests(found: list, asked: list[CoverRequest]) -> list[tuple]:
     """Pair each of my shifts with my open request that overlaps it, if any."""
-    return [
-        (
-            shift,
-            next(
-                (
-                    r
-                    for r in asked
-                    if r.schedule_id == shift.schedule.pk and r.start < shift.end
-                    if r.end > shift.start
-                ),
-                None,
-            ),
-        )
-        for shift in found
-    ]
+
+    def overlapping(shift) -> CoverRequest | None:
+        same = (r for r in asked if r.schedule_id == shift.schedule.pk)
+        return next((r for r in same if r.start < shift.end and r.end > shift.start), None)
+
+    return [(shift, overlapping(shift)) for shift in found]
 
 
 def _readable_schedule(request: HttpRequest, pk: int) -> Schedule:
@@ -178,6 +169,22 @@ def _apply_errors(form: SpanForm, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, line)
 
 
+def _span_page(request, schedule, what: str, refusal: str, act) -> HttpResponse:
+    """Show the span form, or on a valid POST call `act(cleaned_data)`, which makes the change
+    and returns where to go; a refusal answers 403, a bad span 400, in the model's words."""
+    form = _span_form(request, schedule)
+    if request.method != "POST" or refusal or not form.is_valid():
+        status = 403 if refusal else (400 if form.is_bound else 200)
+        return _form_page(request, schedule, form, what, status, refusal)
+    try:
+        return act(form.cleaned_data)
+    except CoverRefused as error:
+        return _form_page(request, schedule, form, what, 403, str(error))
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return _form_page(request, schedule, form, what, 400)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @in_viewer_zone
@@ -185,23 +192,16 @@ def cover_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Take all or part of a shift for myself (an override), through `cover`."""
     schedule = _readable_schedule(request, pk)
     user = request.user
-    refusal = cover_refusal(user, schedule, user) or ""
-    form = _span_form(request, schedule)
-    if request.method != "POST" or refusal or not form.is_valid():
-        status = 403 if refusal else (400 if form.is_bound else 200)
-        return _form_page(request, schedule, form, "cover", status, refusal)
-    data = form.cleaned_data
-    replaces = data["person"] if data["person"] and data["person"].pk != user.pk else None
-    try:
+
+    def act(data: dict) -> HttpResponse:
+        replaces = data["person"] if data["person"] and data["person"].pk != user.pk else None
         cover(user, schedule, user, data["start"], data["end"], replaces=replaces)
-    except CoverRefused as error:
-        return _form_page(request, schedule, form, "cover", 403, str(error))
-    except ValidationError as error:
-        _apply_errors(form, error)
-        return _form_page(request, schedule, form, "cover", 400)
-    whose = f"{replaces}'s shift" if replaces else "the schedule"
-    messages.success(request, f"You cover {whose} in {schedule}.")
-    return redirect("web:schedule", pk=schedule.pk)
+        whose = f"{replaces}'s shift" if replaces else "the schedule"
+        messages.success(request, f"You cover {whose} in {schedule}.")
+        return redirect("web:schedule", pk=schedule.pk)
+
+    refusal = cover_refusal(user, schedule, user) or ""
+    return _span_page(request, schedule, "cover", refusal, act)
 
 
 @require_http_methods(["GET", "POST"])
@@ -210,23 +210,17 @@ def cover_page(request: HttpRequest, pk: int) -> HttpResponse:
 def ask_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask my team to cover all or part of one of my shifts."""
     schedule = _readable_schedule(request, pk)
-    refusal = swaps.ask_refusal(request.user, schedule) or ""
-    form = _span_form(request, schedule)
-    if request.method != "POST" or refusal or not form.is_valid():
-        status = 403 if refusal else (400 if form.is_bound else 200)
-        return _form_page(request, schedule, form, "ask", status, refusal)
-    data = form.cleaned_data
-    try:
+    user = request.user
+
+    def act(data: dict) -> HttpResponse:
         swaps.cover_request_open(
-            actor=request.user, schedule=schedule, start=data["start"], end=data["end"]
+            actor=user, schedule=schedule, start=data["start"], end=data["end"]
         )
-    except CoverRefused as error:
-        return _form_page(request, schedule, form, "ask", 403, str(error))
-    except ValidationError as error:
-        _apply_errors(form, error)
-        return _form_page(request, schedule, form, "ask", 400)
-    messages.success(request, f"You asked {schedule.team} to cover your shift in {schedule}.")
-    return redirect("web:schedules")
+        messages.success(request, f"You asked {schedule.team} to cover your shift in {schedule}.")
+        return redirect("web:schedules")
+
+    refusal = swaps.ask_refusal(user, schedule) or ""
+    return _span_page(request, schedule, "ask", refusal, act)
 
 
 def _request_for(request: HttpRequest, pk: int, action: str) -> CoverRequest:
@@ -265,13 +259,4 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, words)
-    return redirect(_back(request))
-
-
-def _back(request: HttpRequest) -> str:
-    """Return where the pressed form asked to go back to, if it is one of our pages."""
-    target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if safe and target.startswith("/") else reverse("web:schedules")
+    return redirect(back_to(request, reverse("web:schedules")))

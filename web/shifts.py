@@ -13,7 +13,8 @@ from accounts.models import Role, User
 from schedules.models import Schedule, snapshots
 from schedules.resolver import oncall_at, shifts
 
-# Enough for a phone's screen; the schedules pages (to come) hold the rest.
+# Enough for a phone's screen: Now's on-call list and my shifts read at most this many schedules
+# (the Schedules page lists all of my teams').
 SCHEDULES_SHOWN = 20
 AHEAD = dt.timedelta(weeks=8)
 

@@ -205,12 +205,15 @@ def _act_json(request: HttpRequest, incident: Incident, message: str, status: in
     return JsonResponse(body, status=status)
 
 
-def _back(request: HttpRequest, incident: Incident) -> str:
-    """Return where the pressed form asked to go back to, if it is one of our pages."""
+def back_to(request: HttpRequest, default: str) -> str:
+    """Return where the pressed form asked to go back to if it is one of our pages, else
+    `default`."""
     target = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    if safe and target.startswith("/"):
-        return target
-    return reverse("web:incident", args=[incident.pk])
+    return target if safe and target.startswith("/") else default
+
+
+def _back(request: HttpRequest, incident: Incident) -> str:
+    return back_to(request, reverse("web:incident", args=[incident.pk]))

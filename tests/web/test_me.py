@@ -153,6 +153,16 @@ def test_an_empty_code_is_asked_for_in_words(me, rita):
     assert "Enter the code we sent." in text(response)
 
 
+@pytest.mark.parametrize("code", ["123456", ""])
+def test_a_verified_method_is_not_verified_again(me, rita, code):
+    method = ContactMethodFactory(user=rita, address="+15550100077", verified=True)
+
+    response = me.post(f"/me/methods/{method.pk}/verify/", {"code": code}, follow=True)
+
+    assert response.redirect_chain == [(f"/me/#method-{method.pk}", 302)]
+    assert "+15550100077 is verified already." in text(response)
+
+
 def test_sending_the_code_again_says_when_its_limit_is_reached(
     me, rita, twilio, settings, django_capture_on_commit_callbacks
 ):

@@ -275,7 +275,9 @@ def test_asking_for_cover_then_a_teammate_accepts_and_both_are_told(
     shift = shift_of(primary, bob, after=dt.timedelta(hours=1))
     asked = ask(signed_in(client, bob), primary, shift)
     assert (asked.start, asked.end, asked.status) == (shift.start, shift.end, "open")
-    assert "Asked for cover" in text(client.get("/schedules/"))  # Bob's own, with Cancel
+    bobs = text(client.get("/schedules/"))
+    assert "Asked for cover" in bobs  # Bob's own, with Cancel
+    assert "You asked for cover." in bobs  # next to the shift it is for, in place of Ask
 
     client = signed_in(client, rita)
     now_page = text(client.get("/"))
