@@ -15,7 +15,7 @@ from accounts import access
 from accounts.models import User
 from oncall.timezones import local_time
 from paging.models import EXHAUSTED, Incident, IncidentStatus, Notification, NotificationStatus
-from schedules.models import Schedule
+from schedules.models import Schedule, snapshots
 from schedules.resolver import oncall_at
 
 # Enough to see at a glance; the linked lists hold the rest.
@@ -94,9 +94,10 @@ def open_incidents(user: User, zone: str) -> list[Group]:
 def oncall_now(user: User, now: dt.datetime) -> tuple[list[Row], int]:
     """Return who is on call now on the first schedules by name, and how many are not shown."""
     readable = access.readable(user, Schedule.objects.all())
-    schedules = list(readable.order_by("name")[:SCHEDULES_SHOWN])
-    second = now + dt.timedelta(seconds=1)
-    people = {s.pk: oncall_at(s.snapshot(now, second), now) for s in schedules}
+    first = readable.order_by("name")[:SCHEDULES_SHOWN]
+    data = snapshots(first, now, now + dt.timedelta(seconds=1))  # a fixed number of queries
+    people = {pk: oncall_at(found, now) for pk, found in data.items()}
+    schedules = list(first)
     names = User.objects.in_bulk({p for found in people.values() for p in found})
     rows = [
         Row(s.name, change_url(s), ", ".join(str(names[p]) for p in people[s.pk] if p in names))

@@ -7,6 +7,8 @@ from html import unescape
 import pytest
 import time_machine
 from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from paging.models import Incident, Notification
 from schedules.models import Layer, Schedule
@@ -184,6 +186,20 @@ def test_front_page_caps_the_on_call_list(client, root):
 
     assert page.count("nobody") == 20
     assert "10 more" in page
+
+
+def _front_queries(client, schedules: int) -> int:
+    for _ in range(schedules):
+        rota = Schedule.objects.create(name=f"Rota {Schedule.objects.count()}", time_zone="UTC")
+        layer = Layer.objects.create(schedule=rota, handoff_date="2026-11-30", shift_unit="weeks")
+        layer.members.create(user=UserFactory(), position=0)
+    with CaptureQueriesContext(connection) as queries:
+        front(client)
+    return len(queries)
+
+
+def test_front_page_reads_who_is_on_call_in_the_same_queries_for_1_or_10_schedules(client, root):
+    assert _front_queries(client, 1) == _front_queries(client, 9)
 
 
 def test_front_page_works_with_nothing_open(client, root):
