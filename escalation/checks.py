@@ -1,7 +1,7 @@
 """Warnings about a saved policy that would page nobody, in words an admin can act on."""
 
 from accounts.access import members_with
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.people import unpageable_reason
 from escalation.models import EscalationPolicy, Tier
 from schedules.models import ImportedEvent, LayerMember, Schedule
@@ -9,9 +9,14 @@ from schedules.models import ImportedEvent, LayerMember, Schedule
 NOBODY_AT_ALL = "This policy pages nobody at all: no level reaches a verified contact method."
 
 
-def reachable(user) -> bool:
-    """Return whether `user` can be paged: may be paged at all, and has a verified method."""
-    return unpageable_reason(user) is None and user.contact_methods.filter(verified=True).exists()
+def reachable_ids(people) -> set[int]:
+    """Return the ids of `people` who can be paged: may be paged at all, and have a verified
+    contact method (one query, however many people)."""
+    ids = {p.pk for p in people if unpageable_reason(p) is None}
+    if not ids:
+        return set()
+    found = User.objects.filter(pk__in=ids, contact_methods__verified=True)
+    return set(found.values_list("pk", flat=True))
 
 
 def schedule_people(schedule: Schedule) -> set:
@@ -23,28 +28,33 @@ def schedule_people(schedule: Schedule) -> set:
 
 def level_warning(number: int, tier: Tier) -> tuple[str | None, bool]:
     """Return (the warning about Level `number` if it pages nobody, whether it reaches anyone)."""
-    reasons, reached = [], False
-    for user in tier.users.all():
-        if reachable(user):
-            reached = True
-        else:
-            reasons.append(f"{user} has no verified contact method")
+    # Each target: its people, why it pages nobody when it has none, and when none is reachable.
+    targets = [([user], "", f"{user} has no verified contact method") for user in tier.users.all()]
     for schedule in tier.schedules.all():
-        people = schedule_people(schedule)
-        if not people:
-            reasons.append(f"schedule {schedule} has nobody in its layers")
-        elif any(reachable(p) for p in people):
-            reached = True
-        else:
-            reasons.append(f"nobody in schedule {schedule} has a verified contact method")
+        targets.append(
+            (
+                schedule_people(schedule),
+                f"schedule {schedule} has nobody in its layers",
+                f"nobody in schedule {schedule} has a verified contact method",
+            )
+        )
     for link in tier.team_links.all():
-        people = members_with([link.team_id], Role.RESPONDER)
+        targets.append(
+            (
+                list(members_with([link.team_id], Role.RESPONDER)),
+                f"team {link.team} has no active responders or managers",
+                f"no responder in team {link.team} has a verified contact method",
+            )
+        )
+    reachable = reachable_ids([p for people, _, _ in targets for p in people])
+    reasons, reached = [], False
+    for people, empty, unreached in targets:
         if not people:
-            reasons.append(f"team {link.team} has no active responders or managers")
-        elif any(reachable(p) for p in people):
+            reasons.append(empty)
+        elif any(p.pk in reachable for p in people):
             reached = True
         else:
-            reasons.append(f"no responder in team {link.team} has a verified contact method")
+            reasons.append(unreached)
     if reached:
         return None, True
     return f"Level {number} pages nobody: {'; '.join(reasons)}.", False

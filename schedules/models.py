@@ -50,18 +50,11 @@ class Schedule(models.Model):
         With a window, only the overrides that touch [start, end) are loaded.
         """
         overrides = self.overrides.all()
-        events = ImportedEvent.objects.order_by("start", "end", "user_id")
+        events = ImportedEvent.objects.all()
         if start is not None and end is not None:
             overrides = overrides.filter(start__lt=end, end__gt=start)
             events = events.filter(start__lt=end, end__gt=start)
-        layers = self.layers.prefetch_related(
-            "members", "restrictions", models.Prefetch("imported_events", queryset=events)
-        )
-        return ScheduleData(
-            time_zone=self.time_zone,
-            layers=tuple(la.snapshot() for la in layers),
-            overrides=tuple(o.snapshot() for o in overrides),
-        )
+        return _schedule_data(self, _snapshot_layers(self.layers.all(), events), overrides)
 
 
 class ShiftUnit(models.TextChoices):
@@ -409,23 +402,30 @@ def snapshots(schedules: models.QuerySet, start: dt.datetime, end: dt.datetime) 
     """Return {schedule id: ScheduleData} for many schedules over [start, end), in a fixed
     number of queries whatever their count (Schedule.snapshot takes a few per schedule)."""
     events = ImportedEvent.objects.filter(start__lt=end, end__gt=start)
-    events = events.order_by("start", "end", "user_id")
-    layers = Layer.objects.prefetch_related(
-        "members", "restrictions", models.Prefetch("imported_events", queryset=events)
-    )
+    layers = _snapshot_layers(Layer.objects.all(), events)
     overrides = Override.objects.filter(start__lt=end, end__gt=start)
     found = schedules.prefetch_related(
         models.Prefetch("layers", queryset=layers),
         models.Prefetch("overrides", queryset=overrides),
     )
-    return {
-        s.pk: ScheduleData(
-            time_zone=s.time_zone,
-            layers=tuple(la.snapshot() for la in s.layers.all()),
-            overrides=tuple(o.snapshot() for o in s.overrides.all()),
-        )
-        for s in found
-    }
+    return {s.pk: _schedule_data(s, s.layers.all(), s.overrides.all()) for s in found}
+
+
+def _snapshot_layers(layers: models.QuerySet, events: models.QuerySet) -> models.QuerySet:
+    """Return `layers` with what their snapshots read prefetched (of the calendar, `events`)."""
+    events = events.order_by("start", "end", "user_id")
+    return layers.prefetch_related(
+        "members", "restrictions", models.Prefetch("imported_events", queryset=events)
+    )
+
+
+def _schedule_data(schedule: Schedule, layers, overrides) -> ScheduleData:
+    """Return `schedule` as plain data for the pure resolver, of these layers and overrides."""
+    return ScheduleData(
+        time_zone=schedule.time_zone,
+        layers=tuple(la.snapshot() for la in layers),
+        overrides=tuple(o.snapshot() for o in overrides),
+    )
 
 
 class CoverRequest(models.Model):

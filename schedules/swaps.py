@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import Role, User
-from schedules.models import CoverRequest, Override, Schedule, snapshots
+from schedules.models import CoverRequest, Override, Schedule
 from schedules.overrides import CoverRefused, cover
 from schedules.resolver import shifts
 
@@ -45,7 +45,7 @@ def ask_refusal(actor: User, schedule: Schedule) -> str | None:
 
 def _on_call(person: User, schedule: Schedule, start: dt.datetime, end: dt.datetime) -> bool:
     """Return whether `person` is on call at some time in [start, end) of `schedule`."""
-    data = snapshots(Schedule.objects.filter(pk=schedule.pk), start, end)[schedule.pk]
+    data = schedule.snapshot(start, end)
     return any(s.person == person.pk for s in shifts(data, start, end))
 
 

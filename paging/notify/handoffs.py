@@ -184,23 +184,28 @@ def handoffs_send_due(now: dt.datetime) -> dict[str, int]:
     return counts
 
 
-@receiver(override_replaced, sender=Override, dispatch_uid="paging.override_notices")
-def override_notices_record(
-    *, override: Override, actor: object, replaced: list[Replaced], **kwargs: object
-) -> None:
-    """Write a pending notice for each person `override` took off call; send them after commit."""
+def _override_notices_record(kind: str, override: Override, people: list[Replaced]) -> None:
+    """Write a pending `kind` notice for each of `people`; send them after commit."""
     HandoffNotice.objects.bulk_create(
         HandoffNotice(
-            kind=Kind.OVERRIDE,
-            schedule=override.schedule,
+            kind=kind,
+            schedule_id=override.schedule_id,
             user_id=person.person,
             covered_by_id=override.user_id,
             shift_start=person.start,
             shift_end=person.end,
         )
-        for person in replaced
+        for person in people
     )
     enqueue_on_commit("paging.handoff_notices")
+
+
+@receiver(override_replaced, sender=Override, dispatch_uid="paging.override_notices")
+def override_notices_record(
+    *, override: Override, actor: object, replaced: list[Replaced], **kwargs: object
+) -> None:
+    """Write a pending notice for each person `override` took off call; send them after commit."""
+    _override_notices_record(Kind.OVERRIDE, override, replaced)
 
 
 @receiver(override_restored, sender=Override, dispatch_uid="paging.restored_notices")
@@ -208,18 +213,7 @@ def restored_notices_record(
     *, override: Override, actor: object, restored: list[Replaced], **kwargs: object
 ) -> None:
     """Write a pending notice for each person put back on call; send them after commit."""
-    HandoffNotice.objects.bulk_create(
-        HandoffNotice(
-            kind=Kind.RESTORED,
-            schedule_id=override.schedule_id,
-            user_id=person.person,
-            covered_by_id=override.user_id,
-            shift_start=person.start,
-            shift_end=person.end,
-        )
-        for person in restored
-    )
-    enqueue_on_commit("paging.handoff_notices")
+    _override_notices_record(Kind.RESTORED, override, restored)
 
 
 def _request_notice(kind: str, request: CoverRequest, user_id: int) -> HandoffNotice:

@@ -4,10 +4,12 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import default_team_id
-from escalation.models import EscalationPolicy
+from escalation.models import EscalationPolicy, Tier
 from paging.engine import incident_escalate
 from paging.ingest.formats import Event
 from paging.ingest.store import alert_ingest
@@ -199,3 +201,26 @@ def test_api_error_about_a_level_names_it_one_based(client, alice):
     assert response.status_code == 400
     assert "Level 2 needs at least one person, schedule or team" in response.content.decode()
     assert not EscalationPolicy.objects.exists()
+
+
+def test_policy_list_counts_levels_in_one_query_for_all_rows(admin_client, alice):
+    url = reverse("admin:escalation_escalationpolicy_changelist")
+
+    def listing() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get(url).content.decode()
+        return page, len(queries)
+
+    one = EscalationPolicy.objects.create(name="One")
+    Tier.objects.create(policy=one)
+    _, with_one = listing()
+    three = EscalationPolicy.objects.create(name="Three")
+    for position in range(3):
+        Tier.objects.create(policy=three, position=position)
+    EscalationPolicy.objects.create(name="None")
+    page, with_three = listing()
+
+    assert with_three == with_one
+    assert re.search(r'field-levels">1<', page)
+    assert re.search(r'field-levels">3<', page)
+    assert re.search(r'field-levels">0<', page)
