@@ -24,7 +24,7 @@ from oncall.logs import mask_phone
 from paging.models import ContactKind, ContactMethod, PushSubscription
 from paging.notify.channels.base import DeliveryError
 from paging.notify.channels.twilio_client import provider_errors, twilio_client, twilio_configured
-from paging.notify.channels.webpush import push_send
+from paging.notify.channels.webpush import subscription_send
 from paging.notify.limits import reply_take, verification_send_take
 from paging.notify.push import Subscription, confirm_payload, device_address
 
@@ -229,10 +229,7 @@ def _mail(method: ContactMethod, code: str) -> None:
 def _push(method: ContactMethod, code: str) -> None:
     """Send the test push whose Confirm action verifies the device (no code to type)."""
     found = PushSubscription.objects.filter(contact_method=method).first()
-    if found is None:
-        raise DeliveryError("the push subscription was removed", permanent=True)
-    subscription = Subscription(found.endpoint, found.p256dh, found.auth)
-    push_send(subscription, confirm_payload(method, verify_link_url(method, "push-confirm")))
+    subscription_send(found, confirm_payload(method, verify_link_url(method, "push-confirm")))
 
 
 def verification_reply(*, phone: str, words: str) -> str | None:
