@@ -6,6 +6,7 @@ whose Confirm action posts such a link. An admin can mark a
 method verified; `manage.py contact_verify` does either from the shell.
 """
 
+import dataclasses
 import datetime as dt
 import secrets
 import sys
@@ -95,8 +96,7 @@ def push_subscribe(
         method, _ = ContactMethod.objects.get_or_create(
             user=user, kind=ContactKind.PUSH, address=address, defaults={"name": name[:100]}
         )
-        keys = {"endpoint": subscription.endpoint, "p256dh": subscription.p256dh}
-        keys["auth"] = subscription.auth
+        keys = dataclasses.asdict(subscription)  # endpoint, p256dh, auth: the row's fields
         PushSubscription.objects.update_or_create(contact_method=method, defaults=keys)
     if method.verified:
         return method, ""
