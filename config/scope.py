@@ -28,13 +28,15 @@ class Scope:
     actor: User | None = None
 
 
+def active_token(raw: str) -> ApiToken | None:
+    """Return the API token `raw` is, with its person, unless it is revoked."""
+    found = ApiToken.objects.select_related("user").filter(digest=token_digest(raw.strip()))
+    return found.filter(revoked_at__isnull=True).first()
+
+
 def token_person(raw: str) -> User | None:
     """Return the active person an API token (not revoked) belongs to, noting its use."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(raw.strip()), revoked_at__isnull=True)
-        .first()
-    )
+    token = active_token(raw)
     if token is None or not token.user.is_active:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())

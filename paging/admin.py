@@ -346,8 +346,7 @@ class IncidentAdmin(TeamOwnedAdmin):
         try:
             changed = action(incident=incident, by=request.user, via="admin")
         except Limited as error:
-            why = str(error).removeprefix(f"#{incident.pk} was ")
-            self.message_user(request, f"Not {done}: it was {why}", messages.ERROR)
+            self.message_user(request, f"Not {done}: {_too_soon(error, incident)}", messages.ERROR)
             return
         if changed:
             self.message_user(request, f"#{incident.pk} {done}.", messages.SUCCESS)
@@ -357,34 +356,31 @@ class IncidentAdmin(TeamOwnedAdmin):
 
     @admin.action(description="Escalate selected incidents (page the next level now)")
     def escalate(self, request, queryset) -> None:
-        done = sum(self._escalate(request, i) for i in self._actionable(request, queryset))
-        self.message_user(request, f"{done} incident(s) escalated.", messages.SUCCESS)
-
-    def _escalate(self, request, incident: Incident) -> bool:
-        try:
-            return incident_escalate_now(incident=incident, by=request.user, via="admin")
-        except Limited as error:
-            why = str(error).removeprefix(f"#{incident.pk} was ")
-            self.message_user(
-                request, f"#{incident.pk} not escalated: it was {why}", messages.ERROR
-            )
-            return False
+        self._run_all(request, queryset, *INCIDENT_ACTIONS["escalate"])
 
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset) -> None:
-        done = sum(
-            incident_acknowledge(incident=i, by=request.user, via="admin")
-            for i in self._actionable(request, queryset)
-        )
-        self.message_user(request, f"{done} incident(s) acknowledged.", messages.SUCCESS)
+        self._run_all(request, queryset, *INCIDENT_ACTIONS["acknowledge"])
 
     @admin.action(description="Resolve selected incidents")
     def resolve(self, request, queryset) -> None:
-        done = sum(
-            incident_resolve(incident=i, by=request.user, via="admin")
-            for i in self._actionable(request, queryset)
-        )
-        self.message_user(request, f"{done} incident(s) resolved.", messages.SUCCESS)
+        self._run_all(request, queryset, *INCIDENT_ACTIONS["resolve"])
+
+    def _run_all(self, request, queryset, action, done: str) -> None:
+        """Run a list action on the selected incidents the viewer may act on; say how many."""
+        count = 0
+        for incident in self._actionable(request, queryset):
+            try:
+                count += action(incident=incident, by=request.user, via="admin")
+            except Limited as error:
+                message = f"#{incident.pk} not {done}: {_too_soon(error, incident)}"
+                self.message_user(request, message, messages.ERROR)
+        self.message_user(request, f"{count} incident(s) {done}.", messages.SUCCESS)
+
+
+def _too_soon(error: Limited, incident: Incident) -> str:
+    """Word a refused escalation after "Not escalated: ": "it was escalated by hand less ..."."""
+    return "it was " + str(error).removeprefix(f"#{incident.pk} was ")
 
 
 # --- Contact methods and delivery (channels) -----------------------------------------------------

@@ -53,12 +53,8 @@ _SENT_WORDS = {
     ContactKind.EMAIL: "E-mail sent to {user}",
     ContactKind.PUSH: "Push notification delivered to {user}'s push service",
 }
-# A page the channel printed reached no one: the timeline says so, and why.
-_PRINTED_WORDS = {
-    ContactKind.SMS: "SMS printed on the console ({why}) for {user}",
-    ContactKind.VOICE: "Voice call printed on the console ({why}) for {user}",
-    ContactKind.EMAIL: "E-mail printed on the console ({why}) for {user}",
-}
+# A page the channel printed reached no one: the timeline says so, and why (every kind alike).
+_PRINTED_WORDS = "{kind} printed on the console ({why}) for {user}"
 
 
 def reply_code(*, phone: str, incident: Incident) -> int:
@@ -262,12 +258,7 @@ def _send(batch: list[Notification]) -> str:
 def _sent_words(notification: Notification, channel: Channel) -> str:
     """Return the timeline's words for `notification` gone out through `channel`."""
     why = channel.printed_because()
-    if why:
-        words = _PRINTED_WORDS.get(
-            notification.kind, "{kind} printed on the console ({why}) for {user}"
-        )
-    else:
-        words = _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
+    words = _PRINTED_WORDS if why else _SENT_WORDS.get(notification.kind, "{kind} sent to {user}")
     kind = notification.get_kind_display()
     return words.format(user=notification.user, kind=kind, why=why)
 

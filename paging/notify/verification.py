@@ -6,6 +6,7 @@ whose Confirm action posts such a link. An admin can mark a
 method verified; `manage.py contact_verify` does either from the shell.
 """
 
+import dataclasses
 import datetime as dt
 import secrets
 import sys
@@ -24,7 +25,7 @@ from oncall.logs import mask_phone
 from paging.models import ContactKind, ContactMethod, PushSubscription
 from paging.notify.channels.base import DeliveryError
 from paging.notify.channels.twilio_client import provider_errors, twilio_client, twilio_configured
-from paging.notify.channels.webpush import push_send
+from paging.notify.channels.webpush import subscription_send
 from paging.notify.limits import reply_take, verification_send_take
 from paging.notify.push import Subscription, confirm_payload, device_address
 
@@ -95,8 +96,7 @@ def push_subscribe(
         method, _ = ContactMethod.objects.get_or_create(
             user=user, kind=ContactKind.PUSH, address=address, defaults={"name": name[:100]}
         )
-        keys = {"endpoint": subscription.endpoint, "p256dh": subscription.p256dh}
-        keys["auth"] = subscription.auth
+        keys = dataclasses.asdict(subscription)  # endpoint, p256dh, auth: the row's fields
         PushSubscription.objects.update_or_create(contact_method=method, defaults=keys)
     if method.verified:
         return method, ""
@@ -229,10 +229,7 @@ def _mail(method: ContactMethod, code: str) -> None:
 def _push(method: ContactMethod, code: str) -> None:
     """Send the test push whose Confirm action verifies the device (no code to type)."""
     found = PushSubscription.objects.filter(contact_method=method).first()
-    if found is None:
-        raise DeliveryError("the push subscription was removed", permanent=True)
-    subscription = Subscription(found.endpoint, found.p256dh, found.auth)
-    push_send(subscription, confirm_payload(method, verify_link_url(method, "push-confirm")))
+    subscription_send(found, confirm_payload(method, verify_link_url(method, "push-confirm")))
 
 
 def verification_reply(*, phone: str, words: str) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.access import is_site_admin
-from accounts.models import ApiToken, token_digest
+from accounts.models import ApiToken
 from audit.context import acting
 from audit.models import Via
 from config.apply import apply_document, known_names
@@ -18,7 +18,7 @@ from config.parse import parse_text
 from config.plan import summary
 from config.read import read_document
 from config.render import render_text
-from config.scope import Scope, scope_for, token_person
+from config.scope import Scope, active_token, scope_for, token_person
 
 
 class Command(BaseCommand):
@@ -93,10 +93,7 @@ def _scope(team: str | None, token: str | None) -> Scope | None:
 
 def _token_row(raw: str | None) -> ApiToken | None:
     """Return the API token `raw` is (checked by _scope), to name it in the audit log."""
-    if not raw:
-        return None
-    found = ApiToken.objects.select_related("user").filter(digest=token_digest(raw.strip()))
-    return found.filter(revoked_at__isnull=True).first()
+    return active_token(raw) if raw else None
 
 
 def _os_user() -> str:

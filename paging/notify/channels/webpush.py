@@ -15,6 +15,7 @@ from django.conf import settings
 from pywebpush import WebPusher, WebPushException
 
 from oncall import outbound
+from paging.models import PushSubscription
 from paging.notify.channels.base import Channel, DeliveryError
 from paging.notify.push import (
     Subscription,
@@ -96,6 +97,13 @@ def push_send(subscription: Subscription, payload: bytes) -> str:
     return (location.rsplit("/", 1)[-1] or f"push-{host}")[:64]
 
 
+def subscription_send(found: PushSubscription | None, payload: bytes) -> str:
+    """Send `payload` to a stored subscription, as `push_send`; DeliveryError if it is gone."""
+    if found is None:
+        raise DeliveryError("the push subscription was removed", permanent=True)
+    return push_send(Subscription(found.endpoint, found.p256dh, found.auth), payload)
+
+
 class WebPushChannel(Channel):
     name = "webpush"
     provider_status = "accepted"
@@ -104,9 +112,5 @@ class WebPushChannel(Channel):
         return settings.WEBPUSH_TIMEOUT_SECONDS
 
     def send(self, notification) -> str:
-        found = subscription_of(notification)
-        if found is None:
-            raise DeliveryError("the push subscription was removed", permanent=True)
-        subscription = Subscription(found.endpoint, found.p256dh, found.auth)
         write = page_payload if notification.incident_id is not None else notice_payload
-        return push_send(subscription, write(notification))
+        return subscription_send(subscription_of(notification), write(notification))
