@@ -49,6 +49,10 @@ class OutboundError(Exception):
     host = "?"
 
 
+class OutboundRefused(OutboundError):
+    """The guard refused the URL itself (its scheme, host or address): trying again cannot help."""
+
+
 def host_of(url: str) -> str:
     """Return only the host of a URL, for errors and logs."""
     try:
@@ -118,7 +122,7 @@ def _resolve(host: str, port: int) -> str:
         raise OutboundError("could not resolve host")
     # One refused address refuses the name: a round-robin answer must not be a lottery.
     if not all(is_permitted(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses):
-        raise OutboundError("refused: private address")
+        raise OutboundRefused("refused: private address")
     return addresses[0]
 
 
@@ -128,12 +132,12 @@ def target(url: str) -> Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise OutboundError("refused: bad URL") from None
+        raise OutboundRefused("refused: bad URL") from None
     scheme = SCHEMES.get(parts.scheme.lower())
     if scheme is None:
-        raise OutboundError("refused: scheme")
+        raise OutboundRefused("refused: scheme")
     if not parts.hostname:
-        raise OutboundError("refused: no host")
+        raise OutboundRefused("refused: no host")
     port = port or DEFAULT_PORTS[scheme]
     address = _resolve(parts.hostname, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

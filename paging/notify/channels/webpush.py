@@ -48,9 +48,9 @@ class _GuardedSession:
         try:
             answer = outbound.post(url, body=data or b"", headers=dict(headers), timeout=timeout)
         except outbound.OutboundError as exc:
-            refused = str(exc).startswith("refused")
             message = f"push service {exc.host}: {exc}"
-            raise DeliveryError(message, permanent=refused) from None
+            permanent = isinstance(exc, outbound.OutboundRefused)
+            raise DeliveryError(message, permanent=permanent) from None
         return _Answer(answer)
 
 
