@@ -43,7 +43,11 @@ def timeline_add(
 def act_refusal(*, incident: Incident, by: User) -> str | None:
     """Return why `by` may not act on `incident` ("You may not act on #12 payments"), or None.
 
-    accounts.access decides; the SMS, call and e-mail faces ask here before they act.
+    accounts.access decides; the SMS, call and e-mail faces ask here before they act. A call key
+    or an e-mail link belongs to the page that reached its person, and whoever an incident paged
+    may act on it, so those two are refused only if that rule changes; SMS codes and bundle
+    codes name incidents by number and are refused in practice (a number now someone else's, a
+    membership removed).
     """
     if access.may_act(by, incident):
         return None
